@@ -1,0 +1,58 @@
+"""Settings read from the environment, in one place.
+
+Every setting has an environment variable so tests, CI and deployments can point the
+app elsewhere without code changes. The README lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+#: The Hugging Face dataset mteb's own leaderboard reads (``mteb/api/frames.py``).
+MTEB_RESULTS_REPO = "mteb/results"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings.
+
+    Attributes:
+        db_path: The DuckDB file (``EMS_DB``).
+        mteb_results: Local copy of ``mteb/results`` (a directory in the dataset layout or
+            a parquet file), or None to download from the hub (``EMS_MTEB_RESULTS``).
+        local_results: Optional folder of mteb result files in ``ResultCache`` layout for
+            a team's own models (``EMS_LOCAL_RESULTS``).
+        cache_dir: Where embedding caches and downloads live (``EMS_CACHE_DIR``).
+        hub_timeout_s: Seconds before a hub request is abandoned (``EMS_HUB_TIMEOUT``).
+    """
+
+    db_path: Path
+    mteb_results: Path | None
+    local_results: Path | None
+    cache_dir: Path
+    hub_timeout_s: float
+
+
+def _opt_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (cheap; call it when needed).
+
+    Returns:
+        The current settings.
+    """
+    return Settings(
+        db_path=_opt_path("EMS_DB") or DATA_DIR / "ems.duckdb",
+        mteb_results=_opt_path("EMS_MTEB_RESULTS"),
+        local_results=_opt_path("EMS_LOCAL_RESULTS"),
+        cache_dir=_opt_path("EMS_CACHE_DIR") or DATA_DIR / "cache",
+        hub_timeout_s=float(os.environ.get("EMS_HUB_TIMEOUT", "20")),
+    )

@@ -1,0 +1,48 @@
+"""Shared test set-up.
+
+* Never touch the user's database: ``EMS_DB`` points at a per-session temporary file
+  unless a test sets its own.
+* ``../shared`` (read-only; MTEB results, SciFact) is found through ``EMS_SHARED`` or
+  beside the checkout; tests that need it skip with a clear reason when it is absent
+  locally, but CI always has it.
+* No network: the hub is offline for every test unless a test opts out itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("EMS_SHARED", ROOT.parent / "shared")).resolve()
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+if (SHARED / "mteb-results").exists():
+    os.environ.setdefault("EMS_MTEB_RESULTS", str(SHARED / "mteb-results"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway default database for the whole session (never data/ems.duckdb)."""
+    path = tmp_path_factory.mktemp("session-db") / "session.duckdb"
+    os.environ["EMS_DB"] = str(path)
+    os.environ.setdefault("EMS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only ``../shared`` folder."""
+    if not SHARED.exists():
+        pytest.skip(f"shared data folder not found at {SHARED} (set EMS_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def scifact_dir(shared_dir: Path) -> Path:
+    """The real BEIR SciFact test set."""
+    return shared_dir / "datasets" / "scifact"
