@@ -1,0 +1,193 @@
+"""Build or update the leaderboard tables in DuckDB, idempotently, in one transaction.
+
+A refresh reads the ``mteb/results`` parquet files (hub download or local copy), the
+optional local mteb result folders, and mteb's metadata; it then replaces every
+leaderboard table inside a single transaction, so readers see either the old data or
+the new data, never a mix, and a failed refresh leaves the old data in place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from lib import store
+from lib.config import get_settings
+from lib.leaderboard.sources import ResultsSource, resolve_source
+
+Progress = Callable[[str], None]
+
+_TABLES = ("mteb_results", "models", "tasks", "benchmarks", "benchmark_tasks", "benchmark_scope")
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    """What a refresh did.
+
+    Attributes:
+        source: Label of the results source.
+        source_revision: Dataset commit or local fingerprint.
+        n_rows: Result rows stored (hub + local).
+        n_local_rows: Rows that came from local result folders.
+        n_models: Models in the metadata table.
+        n_tasks: Tasks in the metadata table.
+        n_benchmarks: Benchmarks in the metadata table.
+        seconds: Wall time of the refresh.
+    """
+
+    source: str
+    source_revision: str
+    n_rows: int
+    n_local_rows: int
+    n_models: int
+    n_tasks: int
+    n_benchmarks: int
+    seconds: float
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def refresh(
+    db: str | Path | None = None,
+    *,
+    results: Path | None = None,
+    local_results: Path | None = None,
+    progress: Progress | None = None,
+) -> RefreshSummary:
+    """Refresh the leaderboard tables.
+
+    Args:
+        db: The DuckDB file (default ``EMS_DB``).
+        results: A local copy of ``mteb/results``; default ``EMS_MTEB_RESULTS``, else the hub.
+        local_results: A folder of mteb result files for the team's own models; default
+            ``EMS_LOCAL_RESULTS`` (optional).
+        progress: Called with one line per step.
+
+    Returns:
+        A summary of what was stored.
+    """
+    say = progress or _noop
+    t0 = time.perf_counter()
+    source: ResultsSource = resolve_source(results)
+    say(f"results: {source.label} ({len(source.files)} parquet file(s))")
+    local = local_results or get_settings().local_results
+
+    # mteb is imported only here, on refresh.
+    from lib.leaderboard import metadata as md
+
+    say("reading mteb metadata (models, tasks, benchmarks)…")
+    models = md.models_frame()
+    tasks = md.tasks_frame()
+    benchmarks, bench_tasks, scope = md.benchmark_frames()
+    local_rows = pd.DataFrame()
+    if local is not None:
+        say(f"reading local mteb results from {local}…")
+        local_rows, extra_models = md.local_results_frames(Path(local))
+        if not extra_models.empty:
+            models = pd.concat([models, extra_models], ignore_index=True)
+    files = [str(f) for f in source.files]
+
+    with store.connect(db) as cur:
+        distinct = cur.execute(
+            "SELECT DISTINCT experiments FROM read_parquet(?, union_by_name = true)", [files]
+        ).fetchall()
+    exp_map = md.experiment_ids([r[0] for r in distinct])
+    exp_frame = pd.DataFrame(
+        {"exp_key": [None if k is None else str(k) for k in exp_map], "experiment_id": list(exp_map.values())}
+    )
+
+    say("writing DuckDB tables in one transaction…")
+    with store.transaction(db) as cur:
+        for table in _TABLES:
+            cur.execute(f"DELETE FROM {table}")  # table names are constants above
+        cur.register("exp_frame", exp_frame)
+        cur.execute(
+            """
+            INSERT INTO mteb_results BY NAME
+            SELECT (list_position(?, r.filename) - 1) * 10000000000 + r.file_row_number AS row_id,
+                   r.model_name, r.model_revision, r.task_name, r.split, r.subset,
+                   r.language, r.score, coalesce(e.experiment_id, '') AS experiment_id,
+                   r.is_public, r.trained_on, 'mteb/results' AS source
+            FROM read_parquet(?, union_by_name = true, filename = true, file_row_number = true) r
+            LEFT JOIN exp_frame e ON e.exp_key IS NOT DISTINCT FROM CAST(r.experiments AS VARCHAR)
+            """,
+            [files, files],
+        )
+        n_local = 0
+        if not local_rows.empty:
+            local_exp = local_rows["experiments"].astype(object).where(local_rows["experiments"].notna(), None)
+            local_map = md.experiment_ids(list(dict.fromkeys(local_exp)))
+            local_rows = local_rows.assign(
+                experiment_id=[local_map.get(v, "") for v in local_exp], source="local"
+            ).drop(columns=["experiments"])
+            cur.register("local_rows", local_rows)
+            # A local result replaces the published one for the same model revision and task.
+            cur.execute(
+                """
+                DELETE FROM mteb_results r USING (
+                    SELECT DISTINCT model_name, model_revision, task_name FROM local_rows
+                ) l
+                WHERE r.model_name = l.model_name
+                  AND r.model_revision IS NOT DISTINCT FROM l.model_revision
+                  AND r.task_name = l.task_name
+                """
+            )
+            cur.execute(
+                """
+                INSERT INTO mteb_results BY NAME
+                SELECT (SELECT coalesce(max(row_id), 0) FROM mteb_results) + row_number() OVER () AS row_id, *
+                FROM local_rows
+                """
+            )
+            n_local = len(local_rows)
+        for table, frame in (
+            ("models", models),
+            ("tasks", tasks),
+            ("benchmarks", benchmarks),
+            ("benchmark_tasks", bench_tasks),
+            ("benchmark_scope", scope),
+        ):
+            cur.register("frame", frame)
+            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
+            cur.unregister("frame")
+        row = cur.execute("SELECT count(*) FROM mteb_results").fetchone()
+        n_rows = int(row[0]) if row else 0
+        seconds = time.perf_counter() - t0
+        cur.execute(
+            """
+            INSERT INTO refreshes (id, refreshed_at, source, source_revision, local_results,
+                mteb_version, n_rows, n_local_rows, n_models, n_tasks, n_benchmarks, seconds)
+            SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM refreshes
+            """,
+            [
+                datetime.now(timezone.utc).replace(tzinfo=None),
+                source.label,
+                source.revision,
+                str(local) if local else None,
+                md.mteb_version(),
+                n_rows,
+                n_local,
+                len(models),
+                len(tasks),
+                len(benchmarks),
+                seconds,
+            ],
+        )
+    say(f"done: {n_rows:,} result rows, {len(models)} models, {len(benchmarks)} benchmarks in {seconds:.1f}s")
+    return RefreshSummary(
+        source=source.label,
+        source_revision=source.revision,
+        n_rows=n_rows,
+        n_local_rows=n_local,
+        n_models=len(models),
+        n_tasks=len(tasks),
+        n_benchmarks=len(benchmarks),
+        seconds=seconds,
+    )
