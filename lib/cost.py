@@ -1,0 +1,993 @@
+"""The cost model: API vs self-hosted embedding, re-embedding, queries and vector storage.
+
+Pure functions of a :class:`CostAssumptions` (every default visible in one place) and
+per-model facts (price, dimensions, throughput). The cost page, the decision wizard and
+the report all call these with the same assumptions object, so they agree.
+
+Conventions: tokens are counted per month; money is USD; storage GB are decimal
+(10^9 bytes), so 100M vectors × 1536 dims × 4 bytes = 614.4 GB.
+
+Self-hosting throughput comes from the seeds' latency figures unless a measured figure is
+passed in (:func:`measured_throughput`): "BGE-M3 (single A10G): ~5–15 ms per batch of 32
+passages", "Qwen3-8B: ~20–40 ms per batch of 32 passages" (seed 002) and "smaller models
+(384d) are 5–10× faster than large ones (4096d)" (seed 000). The seeds do not say how long
+a passage is, so :attr:`CostAssumptions.seed_tokens_per_passage` (256) is an explicit,
+editable assumption. These are single-batch latencies, hence optimistic as sustained
+throughput; :attr:`CostAssumptions.gpu_utilization` discounts them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from lib.errors import UserError
+from lib.pricing import PriceRecord
+
+#: Bytes per stored dimension for each precision.
+BYTES_PER_DIMENSION: Mapping[str, float] = {
+    "float32": 4.0,
+    "float16": 2.0,
+    "int8": 1.0,
+    "binary": 1.0 / 8.0,
+}
+PRECISIONS = tuple(BYTES_PER_DIMENSION)
+#: Decimal gigabyte, as cloud storage is billed.
+BYTES_PER_GB = 1e9
+#: 365 days × 24 h / 12 months.
+HOURS_PER_MONTH = 730.0
+#: The seeds' claim checked by :func:`break_even_tokens_per_month` (seed 002).
+SEED_BREAK_EVEN_CLAIM_TOKENS = 100e6
+#: The seeds' "API is almost always cheaper below ~10M tokens/month" (seed 002).
+SEED_API_CHEAPER_BELOW_TOKENS = 10e6
+#: Seeds' GPU price range for one A10G in the cloud, USD per hour (seed 002).
+SEED_GPU_USD_PER_HOUR = (1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class CostAssumptions:
+    """Every assumption of the cost model, with its default.
+
+    Attributes:
+        documents: Documents in the corpus today.
+        chunks_per_document: Chunks (one vector each) per document.
+        tokens_per_chunk: Tokens per chunk sent to the embedding model.
+        growth_per_month: Corpus growth per month as a fraction (0.02 = 2 %), compounding.
+        reembed_every_months: Re-embed the whole corpus every N months (model upgrade,
+            new chunking); 0 = never. Spread evenly over the months.
+        queries_per_month: Search queries embedded per month.
+        tokens_per_query: Tokens per query.
+        use_batch_price: Embed the corpus (not queries, which are online) at the batch
+            price where one is published.
+        gpu_name: Label of the GPU (seeds: one A10G).
+        gpu_usd_per_hour: GPU price (seeds: A10G roughly $1–2/h; midpoint).
+        gpu_always_on: Keep the GPU running all month (needed to serve queries online);
+            False bills only the GPU-hours spent embedding (batch jobs, scale-to-zero).
+        hours_per_month: Billed hours of an always-on GPU.
+        gpu_utilization: Share of the benchmark throughput achieved on average (padding,
+            uneven load, peaks); an assumption, not from the seeds.
+        selfhost_ops_usd_per_month: Engineering and operations to run a model server
+            (deploy, patch, monitor, on-call): the seeds' "once engineering time is
+            counted". $500 ≈ 5 h/month at $100/h; an assumption, edit it.
+        seed_tokens_per_passage: Tokens per passage assumed when turning the seeds'
+            "ms per batch of 32 passages" into tokens/second.
+        precision: Stored vector precision: float32, float16, int8 or binary.
+        dimensions: Stored dimensions (MRL truncation); None = each model's full size.
+        index_overhead: Index size ÷ raw vector size (graph links, ids, metadata);
+            an assumption, edit it to match your index.
+        replicas: Copies of the index kept (high availability, read scaling).
+        storage_usd_per_gb_month: Storage price; $0.10 is SSD block-storage territory.
+            RAM-resident indexes cost far more: set your own price.
+    """
+
+    documents: int = 1_000_000
+    chunks_per_document: float = 10.0
+    tokens_per_chunk: int = 300
+    growth_per_month: float = 0.02
+    reembed_every_months: int = 12
+    queries_per_month: int = 1_000_000
+    tokens_per_query: int = 20
+    use_batch_price: bool = False
+    gpu_name: str = "A10G"
+    gpu_usd_per_hour: float = 1.5
+    gpu_always_on: bool = True
+    hours_per_month: float = HOURS_PER_MONTH
+    gpu_utilization: float = 0.5
+    selfhost_ops_usd_per_month: float = 500.0
+    seed_tokens_per_passage: int = 256
+    precision: str = "float32"
+    dimensions: int | None = None
+    index_overhead: float = 1.2
+    replicas: int = 1
+    storage_usd_per_gb_month: float = 0.10
+
+    def __post_init__(self) -> None:
+        if self.precision not in BYTES_PER_DIMENSION:
+            raise UserError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        if not 0 < self.gpu_utilization <= 1:
+            raise UserError(f"GPU utilization must be in (0, 1], got {self.gpu_utilization}")
+        for name in (
+            "documents",
+            "chunks_per_document",
+            "tokens_per_chunk",
+            "queries_per_month",
+            "tokens_per_query",
+            "reembed_every_months",
+            "gpu_usd_per_hour",
+            "selfhost_ops_usd_per_month",
+            "storage_usd_per_gb_month",
+            "growth_per_month",
+        ):
+            if getattr(self, name) < 0:
+                raise UserError(f"{name.replace('_', ' ')} must not be negative")
+        if self.index_overhead < 1 or self.replicas < 1:
+            raise UserError("index overhead must be ≥ 1 and replicas ≥ 1")
+
+
+@dataclass(frozen=True)
+class SeedLatency:
+    """A latency figure from the seeds for a class of model sizes.
+
+    Attributes:
+        size_class: Key: ``small``, ``medium`` or ``large``.
+        label: Human description of the class.
+        ms_low: Fastest reported time per batch.
+        ms_high: Slowest reported time per batch.
+        batch_size: Passages per batch.
+        source: The seed sentence it comes from.
+    """
+
+    size_class: str
+    label: str
+    ms_low: float
+    ms_high: float
+    batch_size: int
+    source: str
+
+
+SEED_LATENCIES: Mapping[str, SeedLatency] = {
+    "small": SeedLatency(
+        "small",
+        "small (<150M params, e.g. 384d)",
+        2.0,
+        8.0,
+        32,
+        "seed 000: small (384d) models are 5–10× faster than large (4096d) ones; "
+        "applied to Qwen3-8B's 20–40 ms → 2–8 ms per batch of 32",
+    ),
+    "medium": SeedLatency(
+        "medium",
+        "BGE-M3 class (150M–1B params)",
+        5.0,
+        15.0,
+        32,
+        "seed 002: BGE-M3 on a single A10G ~5–15 ms per batch of 32 passages",
+    ),
+    "large": SeedLatency(
+        "large",
+        "Qwen3-8B class (≥1B params)",
+        20.0,
+        40.0,
+        32,
+        "seed 002: Qwen3-8B ~20–40 ms per batch of 32 passages",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Sustained tokens per second of one model on one GPU (before utilization).
+
+    Attributes:
+        model: Model name.
+        tokens_per_second: The figure used.
+        low: Lower end of the range (equal to the figure when measured).
+        high: Upper end of the range.
+        basis: Where it comes from, with every assumption spelled out.
+        measured: True when it was measured rather than derived from the seeds.
+    """
+
+    model: str
+    tokens_per_second: float
+    low: float
+    high: float
+    basis: str
+    measured: bool = False
+
+
+def size_class(params_millions: float | None) -> str:
+    """The seeds' size class of a model from its parameter count.
+
+    Args:
+        params_millions: Parameters in millions; None is treated as medium.
+
+    Returns:
+        ``small``, ``medium`` or ``large``.
+    """
+    if params_millions is None:
+        return "medium"
+    if params_millions < 150:
+        return "small"
+    return "medium" if params_millions < 1000 else "large"
+
+
+def tokens_per_second_from_latency(
+    ms_per_batch: float, batch_size: int, tokens_per_passage: float
+) -> float:
+    """Turn "ms per batch of N passages" into tokens per second.
+
+    Args:
+        ms_per_batch: Milliseconds per batch.
+        batch_size: Passages per batch.
+        tokens_per_passage: Assumed tokens per passage.
+
+    Returns:
+        Tokens per second.
+    """
+    if ms_per_batch <= 0:
+        raise UserError("milliseconds per batch must be positive")
+    return batch_size * tokens_per_passage / (ms_per_batch / 1000.0)
+
+
+def seed_throughput(
+    model: str, params_millions: float | None, tokens_per_passage: float = 256
+) -> Throughput:
+    """Derive a model's throughput on one A10G from the seeds' latency figures.
+
+    Uses the midpoint of the seed's ms range; the range gives ``low``/``high``.
+
+    Args:
+        model: Model name.
+        params_millions: Its parameter count (chooses the size class).
+        tokens_per_passage: Assumed passage length in tokens.
+
+    Returns:
+        The derived throughput with its basis.
+    """
+    s = SEED_LATENCIES[size_class(params_millions)]
+    mid = (s.ms_low + s.ms_high) / 2
+    tps = tokens_per_second_from_latency(mid, s.batch_size, tokens_per_passage)
+    return Throughput(
+        model=model,
+        tokens_per_second=tps,
+        low=tokens_per_second_from_latency(s.ms_high, s.batch_size, tokens_per_passage),
+        high=tokens_per_second_from_latency(s.ms_low, s.batch_size, tokens_per_passage),
+        basis=(
+            f"{s.source}; midpoint {mid:g} ms; assumed {tokens_per_passage:g} tokens/passage "
+            f"→ {s.batch_size}×{tokens_per_passage:g}/{mid / 1000:g} s"
+        ),
+    )
+
+
+def measured_throughput(
+    model: str, tokens_per_second: float, basis: str = "measured"
+) -> Throughput:
+    """A throughput measured by the user or by an evaluation run.
+
+    Args:
+        model: Model name.
+        tokens_per_second: Measured tokens per second on one GPU.
+        basis: Where the figure comes from.
+
+    Returns:
+        The throughput.
+
+    Raises:
+        UserError: If the figure is not positive.
+    """
+    if tokens_per_second <= 0:
+        raise UserError(f"throughput for {model} must be positive, got {tokens_per_second}")
+    return Throughput(
+        model, tokens_per_second, tokens_per_second, tokens_per_second, basis, measured=True
+    )
+
+
+# --- token volumes -----------------------------------------------------------------------
+
+
+def corpus_tokens(a: CostAssumptions) -> float:
+    """Tokens in today's corpus.
+
+    Args:
+        a: Assumptions.
+
+    Returns:
+        documents × chunks per document × tokens per chunk.
+    """
+    return a.documents * a.chunks_per_document * a.tokens_per_chunk
+
+
+def corpus_vectors(a: CostAssumptions, month: int = 0) -> float:
+    """Vectors stored after ``month`` months of growth.
+
+    Args:
+        a: Assumptions.
+        month: Months from now.
+
+    Returns:
+        documents × chunks per document × (1 + growth)^month.
+    """
+    return a.documents * a.chunks_per_document * (1 + a.growth_per_month) ** month
+
+
+@dataclass(frozen=True)
+class MonthTokens:
+    """Tokens embedded in one month, by reason.
+
+    Attributes:
+        growth: New documents.
+        reembed: Re-embedding the corpus, spread over the re-embedding interval.
+        queries: Search queries.
+    """
+
+    growth: float
+    reembed: float
+    queries: float
+
+    @property
+    def corpus(self) -> float:
+        """Offline (batchable) tokens: growth plus re-embedding."""
+        return self.growth + self.reembed
+
+    @property
+    def total(self) -> float:
+        """All tokens embedded that month."""
+        return self.growth + self.reembed + self.queries
+
+
+def month_tokens(a: CostAssumptions, month: int) -> MonthTokens:
+    """Tokens embedded in month ``month`` (1-based) with compounding growth.
+
+    Args:
+        a: Assumptions.
+        month: 1 for the first month after the initial embedding.
+
+    Returns:
+        The month's tokens by reason.
+    """
+    c0 = corpus_tokens(a)
+    g = 1 + a.growth_per_month
+    growth = c0 * (g**month - g ** (month - 1))
+    reembed = c0 * g**month / a.reembed_every_months if a.reembed_every_months else 0.0
+    return MonthTokens(growth, reembed, float(a.queries_per_month * a.tokens_per_query))
+
+
+def steady_tokens_per_month(a: CostAssumptions, months: int = 12) -> float:
+    """Average tokens embedded per month over the first ``months`` months.
+
+    Args:
+        a: Assumptions.
+        months: Averaging window.
+
+    Returns:
+        Mean of :func:`month_tokens` totals (the initial embedding excluded).
+    """
+    return sum(month_tokens(a, m).total for m in range(1, months + 1)) / months
+
+
+# --- money -------------------------------------------------------------------------------
+
+
+def api_cost_usd(tokens: float, price_per_1m_tokens: float) -> float:
+    """Cost of embedding ``tokens`` through a per-token API.
+
+    Args:
+        tokens: Tokens embedded.
+        price_per_1m_tokens: USD per 1M tokens.
+
+    Returns:
+        USD. 10M tokens at $0.02 → $0.20.
+    """
+    return tokens / 1e6 * price_per_1m_tokens
+
+
+def gpu_hours(tokens: float, tokens_per_second: float, utilization: float = 1.0) -> float:
+    """GPU-hours needed to embed ``tokens``.
+
+    Args:
+        tokens: Tokens to embed.
+        tokens_per_second: Throughput of one GPU.
+        utilization: Share of that throughput achieved.
+
+    Returns:
+        Hours.
+    """
+    if tokens_per_second <= 0 or utilization <= 0:
+        raise UserError("throughput and utilization must be positive")
+    return tokens / (tokens_per_second * utilization * 3600.0)
+
+
+def gpu_capacity_tokens_per_month(tokens_per_second: float, a: CostAssumptions) -> float:
+    """Tokens one always-on GPU can embed per month at the assumed utilization.
+
+    Args:
+        tokens_per_second: Throughput of one GPU.
+        a: Assumptions (utilization, hours per month).
+
+    Returns:
+        Tokens per GPU-month.
+    """
+    return tokens_per_second * a.gpu_utilization * 3600.0 * a.hours_per_month
+
+
+def gpus_needed(tokens_per_month: float, tokens_per_second: float, a: CostAssumptions) -> int:
+    """Always-on GPUs needed for a monthly volume (at least one).
+
+    Args:
+        tokens_per_month: Tokens embedded per month.
+        tokens_per_second: Throughput of one GPU.
+        a: Assumptions.
+
+    Returns:
+        Number of GPUs.
+    """
+    cap = gpu_capacity_tokens_per_month(tokens_per_second, a)
+    return max(1, math.ceil(tokens_per_month / cap - 1e-12))
+
+
+def selfhost_gpu_usd_per_month(
+    tokens_per_month: float, tokens_per_second: float, a: CostAssumptions
+) -> float:
+    """GPU bill for self-hosting a monthly volume (ops cost not included).
+
+    Always-on: whole GPUs × hours per month × $/h. Otherwise only the GPU-hours used.
+
+    Args:
+        tokens_per_month: Tokens embedded per month.
+        tokens_per_second: Throughput of one GPU.
+        a: Assumptions.
+
+    Returns:
+        USD per month.
+    """
+    if a.gpu_always_on:
+        return (
+            gpus_needed(tokens_per_month, tokens_per_second, a)
+            * a.hours_per_month
+            * (a.gpu_usd_per_hour)
+        )
+    return gpu_hours(tokens_per_month, tokens_per_second, a.gpu_utilization) * a.gpu_usd_per_hour
+
+
+def selfhost_usd_per_month(
+    tokens_per_month: float, tokens_per_second: float, a: CostAssumptions
+) -> float:
+    """Self-hosting cost per month: GPU bill plus engineering/operations.
+
+    Args:
+        tokens_per_month: Tokens embedded per month.
+        tokens_per_second: Throughput of one GPU.
+        a: Assumptions.
+
+    Returns:
+        USD per month.
+    """
+    return selfhost_gpu_usd_per_month(tokens_per_month, tokens_per_second, a) + (
+        a.selfhost_ops_usd_per_month
+    )
+
+
+def break_even_tokens_per_month(
+    api_price_per_1m_tokens: float, tokens_per_second: float, a: CostAssumptions
+) -> float | None:
+    """Monthly volume above which self-hosting is cheaper than the API.
+
+    Always-on: self-host costs ``n`` GPU-months + ops for up to ``n`` GPUs' capacity,
+    so the break-even is ``(n·G + ops) / p`` for the first ``n`` where that fits in
+    ``n`` GPUs. With one GPU it does not depend on throughput at all. On-demand:
+    ``ops / (p − c)`` where ``c`` is the GPU cost per token at that throughput.
+
+    Args:
+        api_price_per_1m_tokens: The API price compared against.
+        tokens_per_second: Throughput of one GPU (before utilization).
+        a: Assumptions (GPU price, mode, utilization, ops cost).
+
+    Returns:
+        Tokens per month, 0.0 when self-hosting is cheaper at any volume, or None when
+        it never pays off (each GPU costs more than the API charges for what it can embed).
+    """
+    p = api_price_per_1m_tokens / 1e6
+    if p <= 0:
+        return None
+    ops = a.selfhost_ops_usd_per_month
+    if a.gpu_always_on:
+        cap = gpu_capacity_tokens_per_month(tokens_per_second, a)
+        gpu_month = a.gpu_usd_per_hour * a.hours_per_month
+        margin = p * cap - gpu_month  # what a full GPU saves over the API
+        first = (gpu_month + ops) / p
+        if first <= cap:
+            return first
+        if margin <= 0:
+            return None
+        # The smallest n with n·(p·cap − G) ≥ ops; n = 1 failed above, so n ≥ 2.
+        n = max(2, math.ceil(ops / margin))
+        return (n * gpu_month + ops) / p
+    c = a.gpu_usd_per_hour / (tokens_per_second * a.gpu_utilization * 3600.0)
+    if c >= p:
+        return None
+    return ops / (p - c)
+
+
+def break_even_throughput(api_price_per_1m_tokens: float, a: CostAssumptions) -> float:
+    """Throughput below which a GPU never beats the API, however large the volume.
+
+    A GPU pays off only if the tokens it can embed in an hour cost more at the API price
+    than the hour itself: ``tps × utilization × 3600 × p ≥ $/h``.
+
+    Args:
+        api_price_per_1m_tokens: The API price compared against.
+        a: Assumptions (GPU price, utilization).
+
+    Returns:
+        Tokens per second (before utilization).
+    """
+    return a.gpu_usd_per_hour / (api_price_per_1m_tokens / 1e6 * 3600.0 * a.gpu_utilization)
+
+
+# --- storage -----------------------------------------------------------------------------
+
+
+def storage_bytes(
+    vectors: float,
+    dimensions: int,
+    precision: str = "float32",
+    index_overhead: float = 1.0,
+    replicas: int = 1,
+) -> float:
+    """Bytes to store vectors.
+
+    Args:
+        vectors: Number of vectors.
+        dimensions: Stored dimensions per vector.
+        precision: float32 (4 B), float16 (2 B), int8 (1 B) or binary (1/8 B) per dim.
+        index_overhead: Index size ÷ raw size.
+        replicas: Copies kept.
+
+    Returns:
+        Bytes.
+
+    Raises:
+        UserError: For an unknown precision.
+    """
+    if precision not in BYTES_PER_DIMENSION:
+        raise UserError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    return vectors * dimensions * BYTES_PER_DIMENSION[precision] * index_overhead * replicas
+
+
+def storage_gb(
+    vectors: float,
+    dimensions: int,
+    precision: str = "float32",
+    index_overhead: float = 1.0,
+    replicas: int = 1,
+) -> float:
+    """Decimal GB to store vectors (100M × 1536 × float32 = 614.4 GB).
+
+    Args:
+        vectors: Number of vectors.
+        dimensions: Stored dimensions per vector.
+        precision: float32, float16, int8 or binary.
+        index_overhead: Index size ÷ raw size.
+        replicas: Copies kept.
+
+    Returns:
+        GB (10^9 bytes).
+    """
+    return storage_bytes(vectors, dimensions, precision, index_overhead, replicas) / BYTES_PER_GB
+
+
+def stored_dimensions(native: int, mrl_options: Sequence[int], requested: int | None) -> int:
+    """Dimensions actually stored for a model given a requested MRL size.
+
+    Args:
+        native: The model's full output size.
+        mrl_options: Sizes it offers by MRL truncation (empty: none).
+        requested: The size asked for (None: full).
+
+    Returns:
+        ``requested`` if the model supports MRL truncation to it, else ``native``.
+    """
+    if requested is None or requested >= native or not mrl_options:
+        return native
+    return requested
+
+
+# --- per-model estimates -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostOption:
+    """One way to run one model: through an API at a price, or self-hosted on GPUs.
+
+    Attributes:
+        model: Model name.
+        deployment: ``api`` or ``self-host``.
+        native_dimensions: The model's full output size.
+        mrl_options: Sizes available by MRL truncation.
+        price: The price record used (API), or None for self-host.
+        throughput: Throughput used (self-host), or None for API.
+    """
+
+    model: str
+    deployment: str
+    native_dimensions: int
+    mrl_options: tuple[int, ...] = ()
+    price: PriceRecord | None = None
+    throughput: Throughput | None = None
+
+    @property
+    def label(self) -> str:
+        """``model · API`` or ``model · self-host``."""
+        short = self.model.split("/")[-1]
+        if self.deployment == "api":
+            kind = "API" if self.price is None or self.price.hosting == "api" else "hosted API"
+            return f"{short} · {kind}"
+        return f"{short} · self-host"
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """Cost of one option under one set of assumptions.
+
+    Attributes:
+        option: What was costed.
+        dimensions: Dimensions stored (after MRL truncation).
+        tokens_per_month: Average tokens embedded per month in year 1.
+        initial_tokens: Tokens of the one-off initial embedding.
+        initial_usd: One-off cost of embedding today's corpus.
+        embedding_usd_per_month: API bill or GPU bill, average month of year 1.
+        ops_usd_per_month: Engineering/operations (self-host only).
+        storage_gb: Storage at the end of year 1.
+        storage_usd_per_month: Average month of year 1.
+        gpus: Always-on GPUs needed at year-1 peak (self-host only).
+        notes: Caveats, e.g. a requested MRL size the model cannot produce.
+    """
+
+    option: CostOption
+    dimensions: int
+    tokens_per_month: float
+    initial_tokens: float
+    initial_usd: float
+    embedding_usd_per_month: float
+    ops_usd_per_month: float
+    storage_gb: float
+    storage_usd_per_month: float
+    gpus: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def usd_per_month(self) -> float:
+        """Recurring cost, average month of year 1."""
+        return self.embedding_usd_per_month + self.ops_usd_per_month + self.storage_usd_per_month
+
+    @property
+    def usd_first_year(self) -> float:
+        """One-off initial embedding plus twelve average months."""
+        return self.initial_usd + 12 * self.usd_per_month
+
+
+def estimate(option: CostOption, a: CostAssumptions, months: int = 12) -> CostEstimate:
+    """Cost one option over the first ``months`` months.
+
+    Args:
+        option: Model and deployment.
+        a: Assumptions.
+        months: Window averaged over (12: "per month" is the average month of year 1).
+
+    Returns:
+        The estimate.
+
+    Raises:
+        UserError: If an API option has no price or a self-host option no throughput.
+    """
+    dims = stored_dimensions(option.native_dimensions, option.mrl_options, a.dimensions)
+    notes: list[str] = []
+    requested = a.dimensions
+    if requested is not None and dims != requested and requested < option.native_dimensions:
+        notes.append(f"no MRL: stores all {dims} dims")
+    c0 = corpus_tokens(a)
+    volumes = [month_tokens(a, m) for m in range(1, months + 1)]
+    storage = [
+        storage_gb(corpus_vectors(a, m), dims, a.precision, a.index_overhead, a.replicas)
+        for m in range(1, months + 1)
+    ]
+    storage_usd = sum(s * a.storage_usd_per_gb_month for s in storage) / months
+    gpus = 0
+    ops = 0.0
+    if option.deployment == "api":
+        rec = option.price
+        if rec is None or rec.price_per_1m_tokens is None:
+            raise UserError(f"no API price for {option.model}: add one as an override")
+        price = rec.price_per_1m_tokens
+        corpus_price = price
+        if a.use_batch_price and rec.batch_price_per_1m_tokens is not None:
+            corpus_price = rec.batch_price_per_1m_tokens
+        initial = api_cost_usd(c0, corpus_price)
+        emb = (
+            sum(
+                api_cost_usd(v.corpus, corpus_price) + api_cost_usd(v.queries, price)
+                for v in volumes
+            )
+            / months
+        )
+    else:
+        tp = option.throughput
+        if tp is None:
+            raise UserError(f"no throughput for self-hosting {option.model}")
+        tps = tp.tokens_per_second
+        # The initial embedding is a burst: billed as the extra GPU-hours it takes.
+        initial = gpu_hours(c0, tps, a.gpu_utilization) * a.gpu_usd_per_hour
+        emb = sum(selfhost_gpu_usd_per_month(v.total, tps, a) for v in volumes) / months
+        ops = a.selfhost_ops_usd_per_month
+        if a.gpu_always_on:
+            gpus = max(gpus_needed(v.total, tps, a) for v in volumes)
+    return CostEstimate(
+        option=option,
+        dimensions=dims,
+        tokens_per_month=sum(v.total for v in volumes) / months,
+        initial_tokens=c0,
+        initial_usd=initial,
+        embedding_usd_per_month=emb,
+        ops_usd_per_month=ops,
+        storage_gb=storage[-1],
+        storage_usd_per_month=storage_usd,
+        gpus=gpus,
+        notes=tuple(notes),
+    )
+
+
+def options_for_models(
+    models: Iterable[str],
+    effective: Mapping[str, PriceRecord],
+    a: CostAssumptions,
+    measured_tps: Mapping[str, float] | None = None,
+) -> list[CostOption]:
+    """Every way to run each model: its API price if any, self-host if open weights.
+
+    Args:
+        models: Model names (keys of ``effective``).
+        effective: The effective price per model (:attr:`lib.pricing.PriceBook.effective`).
+        a: Assumptions (tokens per passage for seed-derived throughput).
+        measured_tps: Measured tokens/second per model; replaces the seed figure.
+
+    Returns:
+        Options in the order of ``models``; unknown models are skipped.
+    """
+    measured_tps = measured_tps or {}
+    out: list[CostOption] = []
+    for m in models:
+        rec = effective.get(m)
+        if rec is None:
+            continue
+        dims = rec.dimensions or 1024
+        if rec.price_per_1m_tokens is not None:
+            out.append(CostOption(m, "api", dims, rec.dimension_options, price=rec))
+        if rec.open_weights:
+            tps = measured_tps.get(m)
+            tp = (
+                measured_throughput(m, tps)
+                if tps
+                else seed_throughput(m, rec.params_millions, a.seed_tokens_per_passage)
+            )
+            out.append(CostOption(m, "self-host", dims, rec.dimension_options, throughput=tp))
+    return out
+
+
+def estimates_frame(estimates: Sequence[CostEstimate]) -> pd.DataFrame:
+    """A table of estimates, one row per option, with the price's provenance.
+
+    Args:
+        estimates: From :func:`estimate`.
+
+    Returns:
+        DataFrame with model, deployment, price and its source/date/flags, volumes and
+        monthly/yearly costs.
+    """
+    rows = []
+    for e in estimates:
+        rec = e.option.price
+        tp = e.option.throughput
+        flags = []
+        if rec is not None:
+            if rec.is_override:
+                flags.append("✎ your override")
+            if rec.stale:
+                flags.append(f"⚠ stale ({rec.age_days} d)")
+            if rec.conflict:
+                flags.append("⚠ sources disagree")
+        rows.append(
+            {
+                "option": e.option.label,
+                "model": e.option.model,
+                "deployment": e.option.deployment,
+                "price_per_1m": rec.price_per_1m_tokens if rec else None,
+                "price_source": (rec.source_label if rec else (tp.basis if tp else "")),
+                "price_flags": " · ".join(flags),
+                "tokens_per_second": tp.tokens_per_second if tp else None,
+                "gpus": e.gpus if e.option.deployment == "self-host" else None,
+                "dimensions": e.dimensions,
+                "tokens_per_month": e.tokens_per_month,
+                "initial_usd": e.initial_usd,
+                "embedding_usd_per_month": e.embedding_usd_per_month,
+                "ops_usd_per_month": e.ops_usd_per_month,
+                "storage_gb": e.storage_gb,
+                "storage_usd_per_month": e.storage_usd_per_month,
+                "usd_per_month": e.usd_per_month,
+                "usd_first_year": e.usd_first_year,
+                "notes": "; ".join(e.notes),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- curves for charts -------------------------------------------------------------------
+
+
+def log_range(lo: float, hi: float, n: int = 61) -> list[float]:
+    """``n`` points evenly spaced on a log scale from ``lo`` to ``hi``.
+
+    Args:
+        lo: First point (> 0).
+        hi: Last point.
+        n: Number of points.
+
+    Returns:
+        The points.
+    """
+    a, b = math.log10(lo), math.log10(hi)
+    return [10 ** (a + (b - a) * i / (n - 1)) for i in range(n)]
+
+
+def cost_vs_volume(
+    options: Sequence[CostOption], a: CostAssumptions, volumes: Sequence[float] | None = None
+) -> pd.DataFrame:
+    """Monthly embedding cost of each option as the monthly token volume varies.
+
+    Storage is left out: it does not depend on who computes the embeddings.
+
+    Args:
+        options: API and self-host options.
+        a: Assumptions.
+        volumes: Tokens per month to evaluate (default 1M to 1T, log-spaced).
+
+    Returns:
+        Long DataFrame: option, deployment, tokens_per_month, usd_per_month.
+    """
+    volumes = list(volumes or log_range(1e6, 1e12))
+    rows = []
+    for o in options:
+        for t in volumes:
+            if o.deployment == "api" and o.price and o.price.price_per_1m_tokens is not None:
+                usd = api_cost_usd(t, o.price.price_per_1m_tokens)
+            elif o.throughput is not None:
+                usd = selfhost_usd_per_month(t, o.throughput.tokens_per_second, a)
+            else:
+                continue
+            rows.append(
+                {
+                    "option": o.label,
+                    "deployment": o.deployment,
+                    "tokens_per_month": t,
+                    "usd_per_month": usd,
+                }
+            )
+    return pd.DataFrame(rows, columns=["option", "deployment", "tokens_per_month", "usd_per_month"])
+
+
+def break_even_table(
+    api_options: Sequence[CostOption],
+    selfhost: Sequence[CostOption],
+    a: CostAssumptions,
+    gpu_prices: Sequence[float] = SEED_GPU_USD_PER_HOUR,
+) -> pd.DataFrame:
+    """Break-even volume of every (API, self-host) pair at several GPU prices.
+
+    Args:
+        api_options: Options with a price.
+        selfhost: Options with a throughput.
+        a: Assumptions (the GPU price in it is replaced by each of ``gpu_prices``).
+        gpu_prices: GPU $/h to evaluate (default the seeds' $1 and $2).
+
+    Returns:
+        DataFrame: api, self_host, gpu_usd_per_hour, tokens_per_second,
+        break_even_tokens_per_month (NaN = never), vs_seed_claim (ratio to 100M).
+    """
+    rows = []
+    for api in api_options:
+        if api.price is None or api.price.price_per_1m_tokens is None:
+            continue
+        for sh in selfhost:
+            if sh.throughput is None:
+                continue
+            for g in gpu_prices:
+                be = break_even_tokens_per_month(
+                    api.price.price_per_1m_tokens,
+                    sh.throughput.tokens_per_second,
+                    replace(a, gpu_usd_per_hour=g),
+                )
+                rows.append(
+                    {
+                        "api": api.label,
+                        "api_price_per_1m": api.price.price_per_1m_tokens,
+                        "self_host": sh.label,
+                        "gpu_usd_per_hour": g,
+                        "tokens_per_second": sh.throughput.tokens_per_second,
+                        "break_even_tokens_per_month": math.nan if be is None else be,
+                        "vs_seed_claim": math.nan
+                        if be is None
+                        else be / SEED_BREAK_EVEN_CLAIM_TOKENS,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def break_even_vs_throughput(
+    api_price_per_1m_tokens: float,
+    a: CostAssumptions,
+    throughputs: Sequence[float] | None = None,
+    gpu_prices: Sequence[float] = SEED_GPU_USD_PER_HOUR,
+) -> pd.DataFrame:
+    """How the break-even volume moves with throughput, GPU price and GPU mode.
+
+    Args:
+        api_price_per_1m_tokens: The API price compared against.
+        a: Assumptions (GPU price and mode are varied).
+        throughputs: Tokens/second to evaluate (default 1k to 10M, log-spaced).
+        gpu_prices: GPU $/h lines.
+
+    Returns:
+        Long DataFrame: tokens_per_second, gpu_usd_per_hour, mode ("always-on" or
+        "on-demand"), series label, break_even_tokens_per_month (NaN = never).
+    """
+    throughputs = list(throughputs or log_range(1e3, 1e7))
+    rows = []
+    for mode, always in (("always-on", True), ("on-demand", False)):
+        for g in gpu_prices:
+            aa = replace(a, gpu_usd_per_hour=g, gpu_always_on=always)
+            for t in throughputs:
+                be = break_even_tokens_per_month(api_price_per_1m_tokens, t, aa)
+                rows.append(
+                    {
+                        "tokens_per_second": t,
+                        "gpu_usd_per_hour": g,
+                        "mode": mode,
+                        "series": f"{mode}, ${g:g}/h",
+                        "break_even_tokens_per_month": math.nan if be is None else be,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def storage_grid(
+    vectors: float,
+    dimensions: Sequence[int],
+    a: CostAssumptions,
+    precisions: Sequence[str] = PRECISIONS,
+) -> pd.DataFrame:
+    """Storage and its monthly cost for each (dimensions, precision) pair.
+
+    Args:
+        vectors: Vectors stored.
+        dimensions: Sizes to compare (e.g. the MRL options of the shortlist).
+        a: Assumptions (overhead, replicas, $/GB-month).
+        precisions: Precisions to compare.
+
+    Returns:
+        DataFrame: dimensions, precision, gb, usd_per_month.
+    """
+    rows = []
+    for d in sorted(set(dimensions)):
+        for p in precisions:
+            gb = storage_gb(vectors, d, p, a.index_overhead, a.replicas)
+            rows.append(
+                {
+                    "dimensions": d,
+                    "precision": p,
+                    "gb": gb,
+                    "usd_per_month": gb * a.storage_usd_per_gb_month,
+                }
+            )
+    return pd.DataFrame(rows, columns=["dimensions", "precision", "gb", "usd_per_month"])
