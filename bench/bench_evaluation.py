@@ -1,0 +1,158 @@
+"""Benchmark the evaluation engine on SciFact with all-MiniLM-L6-v2, in one process.
+
+Prints, measured in this run (ratios only; absolute times depend on the machine):
+
+* evaluation wall time ÷ bare ``SentenceTransformer.encode`` of the same texts (goal ≤ 1.10)
+* evaluation wall time ÷ ``mteb.evaluate`` of the same model on the same data as a custom
+  mteb retrieval task (goal ≤ 0.5)
+* cached re-run ÷ first run (goal ≤ 0.05)
+* peak RSS (goal ≤ 2 GB)
+
+Usage: ``python bench/bench_evaluation.py [--data PATH]`` (default ``../shared/datasets/scifact``
+or ``$EMS_SHARED/datasets/scifact``). Takes about three full encodes of the corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _raw_beir(path: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
+    corpus = [json.loads(line) for line in (path / "corpus.jsonl").open(encoding="utf-8")]
+    queries = [json.loads(line) for line in (path / "queries.jsonl").open(encoding="utf-8")]
+    qrels: dict[str, dict[str, int]] = {}
+    for i, line in enumerate((path / "qrels" / "test.tsv").open(encoding="utf-8")):
+        q, d, s = line.rstrip("\n").split("\t")
+        if i == 0 and q == "query-id":
+            continue
+        qrels.setdefault(q, {})[d] = int(s)
+    queries = [q for q in queries if q["_id"] in qrels]
+    return corpus, queries, qrels
+
+
+def _mteb_task(corpus: list[dict], queries: list[dict], qrels: dict[str, dict[str, int]]):
+    from datasets import Dataset
+    from mteb.abstasks.retrieval import AbsTaskRetrieval
+    from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+    from mteb.abstasks.task_metadata import TaskMetadata
+
+    class LocalSciFact(AbsTaskRetrieval):
+        metadata = TaskMetadata(
+            type="Retrieval",
+            name="LocalSciFact",
+            main_score="ndcg_at_10",
+            description="SciFact test split read from local BEIR files (benchmark only).",
+            reference="https://github.com/allenai/scifact",
+            dataset={"path": "local/scifact", "revision": "local"},
+            category="t2t",
+            eval_splits=["test"],
+            eval_langs=["eng-Latn"],
+            date=("2020-01-01", "2020-12-31"),
+            dialect=[],
+            domains=["Academic", "Medical", "Written"],
+            task_subtypes=[],
+            license="cc-by-nc-4.0",
+            annotations_creators="expert-annotated",
+            modalities=["text"],
+            sample_creation="found",
+            bibtex_citation="",
+        )
+
+        def load_data(self, num_proc: int | None = None, **kwargs: object) -> None:
+            split = RetrievalSplitData(
+                corpus=Dataset.from_list(
+                    [{"id": d["_id"], "title": d.get("title", ""), "text": d["text"]}
+                     for d in corpus]
+                ),
+                queries=Dataset.from_list([{"id": q["_id"], "text": q["text"]} for q in queries]),
+                relevant_docs=qrels,
+                top_ranked=None,
+            )
+            self.dataset = {"default": {"test": split}}
+            self.data_loaded = True
+
+    return LocalSciFact()
+
+
+def main() -> int:
+    shared = Path(os.environ.get("EMS_SHARED", ROOT.parent / "shared"))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=shared / "datasets" / "scifact")
+    ap.add_argument("--skip-mteb", action="store_true")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-eval-"))
+    os.environ["EMS_CACHE_DIR"] = str(tmp / "cache")  # a cold cache for the first run
+    db = tmp / "bench.duckdb"
+
+    from sentence_transformers import SentenceTransformer
+
+    from lib.evaluation import datasets, embedders, engine
+
+    ds = datasets.load_dataset(args.data)
+    info = embedders.resolve("minilm")
+    path = info.options["_path"]
+    print(f"data: {len(ds.doc_ids)} docs, {len(ds.query_ids)} queries; model {info.name} "
+          f"from {info.source}", flush=True)
+
+    # 1. Bare encode of exactly the texts the evaluation embeds.
+    model = SentenceTransformer(path, local_files_only=True)
+    t0 = time.perf_counter()
+    model.encode(list(ds.doc_texts), batch_size=32, show_progress_bar=False)
+    model.encode(list(ds.query_texts), batch_size=32, show_progress_bar=False)
+    bare = time.perf_counter() - t0
+    print(f"bare SentenceTransformer.encode: {bare:.1f} s", flush=True)
+
+    # 2. Our evaluation, cold cache (wall time includes loading data and model).
+    cfg = engine.EvaluationConfig(models=("minilm",))
+    t0 = time.perf_counter()
+    first = engine.evaluate(args.data, cfg, db_path=db)
+    first_s = time.perf_counter() - t0
+    tab = first.summary_table()
+    print(f"evaluation (cold cache): {first_s:.1f} s; nDCG@10 {tab.at['minilm', 'nDCG@10']:.5f}, "
+          f"Recall@10 {tab.at['minilm', 'Recall@10']:.5f}", flush=True)
+
+    # 3. Re-run: every vector comes from the cache.
+    t0 = time.perf_counter()
+    engine.evaluate(args.data, cfg, db_path=db)
+    cached_s = time.perf_counter() - t0
+    print(f"evaluation (cached): {cached_s:.1f} s", flush=True)
+
+    mteb_s = None
+    if not args.skip_mteb:
+        import mteb
+
+        corpus, queries, qrels = _raw_beir(args.data)
+        task = _mteb_task(corpus, queries, qrels)
+        t0 = time.perf_counter()
+        res = mteb.evaluate(model, task, cache=None, show_progress_bar=False,
+                            encode_kwargs={"batch_size": 32})
+        mteb_s = time.perf_counter() - t0
+        scores = res.task_results[0].scores["test"][0]
+        print(f"mteb.evaluate: {mteb_s:.1f} s; nDCG@10 {scores['ndcg_at_10']:.5f}, "
+              f"Recall@10 {scores['recall_at_10']:.5f}", flush=True)
+
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    print()
+    print(f"evaluation ÷ bare encode  = {first_s / bare:.3f}   (goal ≤ 1.10)")
+    if mteb_s:
+        print(f"evaluation ÷ mteb.evaluate = {first_s / mteb_s:.3f}   (goal ≤ 0.5)")
+    print(f"cached re-run ÷ first run  = {cached_s / first_s:.4f}  (goal ≤ 0.05)")
+    print(f"peak RSS                   = {peak_gb:.2f} GB (goal ≤ 2 GB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""``python -m lib evaluate``: evaluate embedding models on your own retrieval data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``evaluate`` subcommand.
+
+    Args:
+        subparsers: The dispatcher's subparsers object.
+    """
+    p = subparsers.add_parser(
+        "evaluate",
+        help="evaluate models on your data (BEIR folder/zip or a pairs file)",
+        description=(
+            "Evaluate embedding models on a retrieval dataset, print mean and 95%% CI per "
+            "model and store the run. Models: minilm, a hub name or folder, "
+            "openai:MODEL?base_url=URL, bm25. Progress goes to stderr."
+        ),
+    )
+    p.add_argument("--data", required=True, help="BEIR folder or .zip, or a pairs .csv/.jsonl")
+    p.add_argument("--model", action="append", required=True, dest="models", metavar="NAME",
+                   help="model spec; repeat for several models")
+    p.add_argument("--k", type=int, default=10, help="cut-off for nDCG/Recall/P (default 10)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--split", default="test", help="qrels split for BEIR folders")
+    p.add_argument("--db", default=None, help="DuckDB file (default EMS_DB)")
+    p.add_argument("--no-sweep", action="store_true", help="skip the dimension/precision sweep")
+    p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def _progress(message: str, fraction: float) -> None:
+    print(f"[{fraction * 100:5.1f}%] {message}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the evaluation and print the metrics table.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        0 on success.
+    """
+    import json
+
+    from lib.evaluation import engine
+
+    cfg = engine.EvaluationConfig(
+        models=tuple(args.models), k=args.k, split=args.split, sweep=not args.no_sweep,
+        use_cache=not args.no_cache, bootstrap_resamples=args.bootstrap, seed=args.seed,
+    )
+    result = engine.evaluate(args.data, cfg, db_path=args.db, progress=_progress)
+    if args.format == "json":
+        out = {
+            "run_id": result.run_id,
+            "dataset": {"name": result.dataset.name, "fingerprint": result.dataset.fingerprint,
+                        "n_docs": len(result.dataset.doc_ids),
+                        "n_queries": len(result.dataset.query_ids)},
+            "summary": result.summary.to_dict(orient="records"),
+            "pairs": result.pairs.to_dict(orient="records"),
+            "groups": result.groups,
+            "cost": {m.info.spec: m.cost.__dict__ for m in result.models},
+        }
+        print(json.dumps(out, indent=2, default=str))
+    elif args.format == "csv":
+        print(result.summary.to_csv(index=False), end="")
+    else:
+        _print_table(result)
+    print(f"run {result.run_id} stored ({result.wall_time_s:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _print_table(result: Any) -> None:
+    summary = result.summary
+    metrics = list(dict.fromkeys(summary["metric"]))
+    specs = [m.info.spec for m in result.models]
+    width = max(12, *(len(s) for s in specs))
+    print(f"{result.dataset.name}: {len(result.dataset.doc_ids)} documents, "
+          f"{len(result.dataset.query_ids)} queries; mean [95% CI]")
+    print(f"{'metric':<11} " + " ".join(f"{s:>{width + 12}}" for s in specs))
+    for m in metrics:
+        cells = []
+        for s in specs:
+            row = summary[(summary["model"] == s) & (summary["metric"] == m)].iloc[0]
+            cells.append(f"{row['mean']:.4f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+                         .rjust(width + 12))
+        print(f"{m:<11} " + " ".join(cells))
+    print("cost of use:")
+    for mr in result.models:
+        c = mr.cost
+        parts = [f"{mr.info.spec}:"]
+        if c.docs_per_s:
+            parts.append(f"{c.docs_per_s:.1f} docs/s")
+        if c.queries_per_s:
+            parts.append(f"{c.queries_per_s:.1f} queries/s")
+        if c.latency_p50_ms is not None:
+            parts.append(f"latency p50 {c.latency_p50_ms:.1f} ms, p95 {c.latency_p95_ms:.1f} ms")
+        parts.append(f"index {c.index_bytes:,} B")
+        if c.api_tokens:
+            cost = f", ${c.api_cost_usd:.4f}" if c.api_cost_usd is not None else ""
+            parts.append(f"{c.api_tokens:,} tokens{cost}")
+        parts.append(f"cache {c.cache_hits} hits / {c.cache_misses} misses")
+        print("  " + " ".join(parts))
+    for metric, groups in result.groups.items():
+        if len(specs) > 1:
+            print(f"not separable on {metric}: " + " > ".join("{" + ", ".join(g) + "}"
+                                                          for g in groups))

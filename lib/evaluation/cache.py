@@ -1,0 +1,182 @@
+"""Embedding cache: never encode the same text twice with the same model and prompt.
+
+Layout under ``get_settings().cache_dir / "embeddings" / <model key>/``: append-only
+shards, each a pair ``<shard>.npy`` (float32 matrix) + ``<shard>.keys.npy`` (32-byte
+sha256 keys, one per row) + ``<shard>.json`` (count, seconds spent encoding).
+
+Why .npy shards rather than DuckDB: vectors are read back whole and memory-mapped with
+zero copies, writes need no database lock (the app holds the DuckDB file), and a shard
+is published by an atomic rename, so a crash mid-encode leaves either a complete shard
+or none — never a half-written vector.
+
+The model key (:attr:`ModelInfo.cache_key`) hashes the model name, revision and every
+option that changes vectors (dimensions, truncation, server URL); each row key hashes
+the prompt and the text, so a second dataset sharing documents reuses their vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lib.config import get_settings
+
+_lock = threading.Lock()
+
+
+def text_key(prompt: str, text: str) -> bytes:
+    """The 32-byte cache key of one input.
+
+    Args:
+        prompt: The prompt prepended by the model (may be empty).
+        text: The raw text.
+
+    Returns:
+        sha256 digest of prompt and text.
+    """
+    return hashlib.sha256(prompt.encode() + b"\x00" + text.encode()).digest()
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """What one :meth:`EmbeddingCache.get_or_encode` call did.
+
+    Attributes:
+        hits: Texts served from the cache.
+        misses: Texts encoded now.
+        encode_seconds: Time spent encoding the misses.
+        cached_rate: Texts per second recorded when the cached vectors were encoded.
+    """
+
+    hits: int
+    misses: int
+    encode_seconds: float
+    cached_rate: float | None
+
+
+class EmbeddingCache:
+    """Per-model store of vectors keyed by prompt and text hash."""
+
+    def __init__(self, model_key: str, root: Path | None = None) -> None:
+        """Open (or create) the cache folder of one model.
+
+        Args:
+            model_key: :attr:`ModelInfo.cache_key`.
+            root: Cache root (defaults to ``cache_dir/embeddings``).
+        """
+        base = root if root is not None else get_settings().cache_dir / "embeddings"
+        self.dir = Path(base) / model_key
+        self._index: dict[bytes, tuple[str, int]] = {}
+        self._shards: dict[str, np.ndarray] = {}
+        self._meta: dict[str, dict[str, float]] = {}
+        self._loaded: set[str] = set()
+
+    def _refresh(self) -> None:
+        if not self.dir.is_dir():
+            return
+        for keys_path in sorted(self.dir.glob("*.keys.npy")):
+            shard = keys_path.name[: -len(".keys.npy")]
+            if shard in self._loaded:
+                continue
+            try:
+                keys = np.load(keys_path)
+                vecs = np.load(self.dir / f"{shard}.npy", mmap_mode="r")
+                meta = json.loads((self.dir / f"{shard}.json").read_text())
+            except (OSError, ValueError):
+                continue  # an unreadable shard is ignored; its texts are re-encoded
+            if len(keys) != len(vecs):
+                continue
+            self._shards[shard] = vecs
+            self._meta[shard] = meta
+            for row, k in enumerate(keys):
+                self._index[bytes(k)] = (shard, row)
+            self._loaded.add(shard)
+
+    def _write(self, keys: list[bytes], vecs: np.ndarray, seconds: float) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        shard = uuid.uuid4().hex
+        tmp = f".tmp-{shard}"
+        np.save(self.dir / f"{tmp}.npy", vecs.astype(np.float32, copy=False))
+        (self.dir / f"{tmp}.json").write_text(json.dumps({"n": len(keys), "seconds": seconds}))
+        np.save(self.dir / f"{tmp}.keys.npy", np.array(keys, dtype="S32"))
+        # The keys file is renamed last: a shard is visible only once all parts exist.
+        os.replace(self.dir / f"{tmp}.npy", self.dir / f"{shard}.npy")
+        os.replace(self.dir / f"{tmp}.json", self.dir / f"{shard}.json")
+        os.replace(self.dir / f"{tmp}.keys.npy", self.dir / f"{shard}.keys.npy")
+
+    def get_or_encode(
+        self,
+        texts: Sequence[str],
+        prompt: str,
+        encode: Callable[[list[str]], np.ndarray],
+        *,
+        chunk_size: int = 1024,
+        progress: Callable[[int, int], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> tuple[np.ndarray, CacheStats]:
+        """Vectors for ``texts``, encoding only those not cached yet.
+
+        Misses are encoded longest first in chunks (the order sentence-transformers uses
+        internally, so padding is as small as in one big call); each chunk is saved as a
+        shard at once, so an interrupted run keeps its finished work.
+
+        Args:
+            texts: Raw texts (without prompt).
+            prompt: The prompt the encoder applies (part of the key only).
+            encode: Encodes a list of raw texts to a float32 matrix.
+            chunk_size: Texts per encode call and shard.
+            progress: Called with (done, total) after each chunk.
+            clock: Time source (``time.perf_counter`` by default).
+
+        Returns:
+            The matrix (rows in the order of ``texts``) and what was done.
+        """
+        import time
+
+        now = clock or time.perf_counter
+        keys = [text_key(prompt, t) for t in texts]
+        with _lock:
+            self._refresh()
+            hit_rows = {i for i, k in enumerate(keys) if k in self._index}
+        missing: dict[bytes, int] = {}
+        for i, k in enumerate(keys):
+            if i not in hit_rows and k not in missing:
+                missing[k] = i
+        todo = sorted(missing.values(), key=lambda i: -len(texts[i]))
+        seconds = 0.0
+        total = len(todo)
+        for start in range(0, total, chunk_size):
+            idx = todo[start : start + chunk_size]
+            t0 = now()
+            vecs = np.asarray(encode([texts[i] for i in idx]), dtype=np.float32)
+            dt = now() - t0
+            seconds += dt
+            if vecs.shape[0] != len(idx):
+                raise RuntimeError(f"encoder returned {vecs.shape[0]} vectors for {len(idx)} texts")
+            with _lock:
+                self._write([keys[i] for i in idx], vecs, dt)
+                self._refresh()
+            if progress:
+                progress(min(start + chunk_size, total), total)
+        with _lock:
+            self._refresh()
+            shards_used = {self._index[k][0] for k in keys}
+            rows = [self._index[k] for k in keys]
+            dim = self._shards[rows[0][0]].shape[1] if rows else 0
+            out = np.empty((len(keys), dim), dtype=np.float32)
+            for shard in shards_used:
+                sel = [i for i, (s, _) in enumerate(rows) if s == shard]
+                out[sel] = self._shards[shard][[rows[i][1] for i in sel]]
+            n_meta = sum(self._meta[s]["n"] for s in shards_used)
+            s_meta = sum(self._meta[s]["seconds"] for s in shards_used)
+        rate = n_meta / s_meta if s_meta > 0 else None
+        hits = len(keys) - total
+        return out, CacheStats(hits, total, seconds, rate)

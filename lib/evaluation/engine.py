@@ -1,0 +1,508 @@
+"""Run one evaluation end to end: data → models → retrieval → metrics → store.
+
+Public API:
+
+* :class:`EvaluationConfig` — what to run (models, k, resamples, sweep, …).
+* :func:`evaluate` — validate the data and every model spec first (so invalid input
+  stores nothing), record the run as ``running``, evaluate each model (embedding cache,
+  exact top-k, pytrec_eval per query, measured cost of use, dimension/precision sweep),
+  then write all results and ``done`` in one transaction. Any exception marks the run
+  ``failed`` and is re-raised. ``progress(message, fraction)`` is called throughout
+  (fraction in [0, 1]) so a page can drive ``st.progress``.
+* :class:`EvaluationResult` — what :func:`evaluate` returns (also readable later with
+  :func:`lib.evaluation.runs.load_run`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib.errors import UserError
+from lib.evaluation import embedders, metrics, retrieval, runs
+from lib.evaluation.cache import EmbeddingCache
+from lib.evaluation.datasets import Dataset, Limits, load_dataset
+
+Progress = Callable[[str, float], None]
+
+#: Metrics on which paired comparisons and tie groups are computed.
+COMPARED_METRICS = ("nDCG@10", "Recall@10", "MRR@10")
+SWEEP_METRICS = ("nDCG@10", "Recall@10")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """What one evaluation runs.
+
+    Attributes:
+        models: Model specs (see :mod:`lib.evaluation.embedders`).
+        k: The user's cut-off (adds nDCG@k, Recall@k, P@k).
+        split: qrels split for BEIR folders.
+        retrieve_k: Documents kept per query (≥ 100 for Recall@100 and MAP@100).
+        bootstrap_resamples: Resamples for the per-model CIs.
+        paired_resamples: Resamples for paired tests.
+        confidence: CI coverage.
+        alpha: Significance level for tie groups.
+        seed: RNG seed for every resampling.
+        sweep: Whether to run the dimension/precision sweep on dense models.
+        sweep_dims: Dimensions for the sweep (default powers of two from 64, and full).
+        latency_queries: Single-query requests timed per local model.
+        latency_queries_api: Single-query requests timed per API model (they cost money).
+        encode_chunk: Texts per encode call and cache shard.
+        use_cache: Read and write the embedding cache.
+    """
+
+    models: tuple[str, ...]
+    k: int = 10
+    split: str = "test"
+    retrieve_k: int = 100
+    bootstrap_resamples: int = 1000
+    paired_resamples: int = 10_000
+    confidence: float = 0.95
+    alpha: float = 0.05
+    seed: int = 0
+    sweep: bool = True
+    sweep_dims: tuple[int, ...] | None = None
+    latency_queries: int = 20
+    latency_queries_api: int = 3
+    encode_chunk: int = 1024
+    use_cache: bool = True
+
+
+@dataclass(frozen=True)
+class CostOfUse:
+    """Measured cost of using a model on this data.
+
+    Attributes:
+        load_s: Seconds to load the model.
+        encode_docs_s: Seconds spent encoding documents in this run (0 when cached).
+        encode_queries_s: Seconds spent encoding queries in this run.
+        search_s: Seconds for the batch top-k search.
+        docs_per_s: Document throughput (from this run, or as recorded in the cache).
+        queries_per_s: Query throughput.
+        latency_p50_ms: Median single-query latency (encode + search).
+        latency_p95_ms: 95th percentile.
+        index_bytes: Size of the document index (float32 vectors, or BM25's matrix).
+        api_tokens: Tokens billed by the API.
+        api_requests: API requests made.
+        api_cost_usd: Cost from the tokens, when the price is known.
+        cache_hits: Texts served from the cache.
+        cache_misses: Texts encoded now.
+    """
+
+    load_s: float = 0.0
+    encode_docs_s: float = 0.0
+    encode_queries_s: float = 0.0
+    search_s: float = 0.0
+    docs_per_s: float | None = None
+    queries_per_s: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    index_bytes: int = 0
+    api_tokens: int = 0
+    api_requests: int = 0
+    api_cost_usd: float | None = None
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One model's results inside a run.
+
+    Attributes:
+        info: Model identity (after loading: dimension, prompts, similarity filled in).
+        per_query: Per-query metrics indexed by query id.
+        topk_idx: (n_queries, retrieve_k) document indices.
+        topk_scores: Their scores.
+        cost: Measured cost of use.
+        sweep: Rows (dim, precision, index_bytes, metric, mean, ci_low, ci_high).
+    """
+
+    info: embedders.ModelInfo
+    per_query: pd.DataFrame
+    topk_idx: np.ndarray
+    topk_scores: np.ndarray
+    cost: CostOfUse
+    sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Everything one :func:`evaluate` call produced.
+
+    Attributes:
+        run_id: Id in the store.
+        dataset: The evaluated dataset.
+        config: The configuration.
+        models: Per-model results, in config order.
+        summary: Long table (model, metric, mean, ci_low, ci_high, n_queries, tie_group).
+        pairs: Paired comparisons (metric, model_a, model_b, mean_diff, ci, p_value).
+        groups: Per compared metric, groups of models that cannot be separated.
+        wall_time_s: Wall time of the evaluation.
+    """
+
+    run_id: str
+    dataset: Dataset
+    config: EvaluationConfig
+    models: tuple[ModelRun, ...]
+    summary: pd.DataFrame
+    pairs: pd.DataFrame
+    groups: dict[str, list[list[str]]]
+    wall_time_s: float
+
+    def summary_table(self, metrics_: list[str] | None = None) -> pd.DataFrame:
+        """One row per model with each metric's mean and CI bounds.
+
+        Args:
+            metrics_: Metrics to include (default all).
+
+        Returns:
+            The wide table.
+        """
+        return runs.summary_wide(self.summary, [m.info.spec for m in self.models], metrics_)
+
+
+def environment() -> dict[str, Any]:
+    """Versions and hardware recorded with each run.
+
+    Returns:
+        A JSON-able dict.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    libs: dict[str, str | None] = {}
+    for dist in ("torch", "sentence-transformers", "mteb", "bm25s", "pytrec-eval-terrier",
+                 "openai", "tiktoken", "numpy", "duckdb"):
+        try:
+            libs[dist] = version(dist)
+        except PackageNotFoundError:
+            libs[dist] = None
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "libraries": libs,
+    }
+
+
+class _Stage:
+    """Maps a model's sub-steps onto the overall progress fraction."""
+
+    def __init__(self, progress: Progress | None, index: int, total: int, label: str) -> None:
+        self.progress, self.index, self.total, self.label = progress, index, total, label
+
+    def __call__(self, message: str, frac: float) -> None:
+        if self.progress:
+            overall = (self.index + min(max(frac, 0.0), 1.0)) / self.total
+            self.progress(f"[{self.label}] {message}", overall)
+
+
+def _latency(fn: Callable[[], Any], n: int) -> tuple[float | None, float | None]:
+    if n <= 0:
+        return None, None
+    fn()  # warm-up: first call pays lazy initialisation
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = np.percentile(times, [50, 95])
+    return float(p50), float(p95)
+
+
+def _score_model(
+    ds: Dataset, idx: np.ndarray, scores: np.ndarray, k: int
+) -> pd.DataFrame:
+    run = retrieval.to_run(ds.query_ids, ds.doc_ids, idx, scores)
+    return metrics.per_query_metrics(ds.qrels, run, k)
+
+
+def _run_dense(
+    model: embedders.Embedder,
+    ds: Dataset,
+    cfg: EvaluationConfig,
+    stage: _Stage,
+    load_s: float,
+) -> ModelRun:
+    info = model.info
+    k_ret = max(cfg.retrieve_k, cfg.k)
+    cache = EmbeddingCache(info.cache_key) if cfg.use_cache else None
+
+    def enc(kind: embedders.Kind) -> Callable[[list[str]], np.ndarray]:
+        return lambda texts: model.encode(texts, kind)
+
+    def docs_progress(done: int, total: int) -> None:
+        stage(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
+
+    stage("encoding documents", 0.0)
+    if cache is not None:
+        d_emb, d_stats = cache.get_or_encode(
+            ds.doc_texts, info.document_prompt, enc("document"),
+            chunk_size=cfg.encode_chunk, progress=docs_progress,
+        )
+        stage("encoding queries", 0.8)
+        q_emb, q_stats = cache.get_or_encode(
+            ds.query_texts, info.query_prompt, enc("query"), chunk_size=cfg.encode_chunk
+        )
+        d_s, q_s = d_stats.encode_seconds, q_stats.encode_seconds
+        d_rate = d_stats.misses / d_s if d_stats.misses and d_s > 0 else d_stats.cached_rate
+        q_rate = q_stats.misses / q_s if q_stats.misses and q_s > 0 else q_stats.cached_rate
+        hits, misses = d_stats.hits + q_stats.hits, d_stats.misses + q_stats.misses
+    else:
+        t0 = time.perf_counter()
+        d_emb = model.encode(list(ds.doc_texts), "document")
+        d_s = time.perf_counter() - t0
+        stage("encoding queries", 0.8)
+        t0 = time.perf_counter()
+        q_emb = model.encode(list(ds.query_texts), "query")
+        q_s = time.perf_counter() - t0
+        d_rate = len(ds.doc_texts) / d_s if d_s > 0 else None
+        q_rate = len(ds.query_texts) / q_s if q_s > 0 else None
+        hits, misses = 0, len(ds.doc_texts) + len(ds.query_texts)
+    info = model.info  # API models learn their dimension from the first answer
+
+    stage("searching", 0.85)
+    sim = info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
+    t0 = time.perf_counter()
+    d_prep = retrieval.prepare(d_emb, sim)
+    q_prep = retrieval.prepare(q_emb, sim)
+    idx, scores = retrieval.top_k(q_prep, d_prep, k_ret, similarity=sim, doc_ids=ds.doc_ids)
+    search_s = time.perf_counter() - t0
+    per_query = _score_model(ds, idx, scores, cfg.k)
+
+    stage("timing single queries", 0.9)
+    n_lat = cfg.latency_queries_api if info.kind == "openai" else cfg.latency_queries
+    sample = list(ds.query_texts[: max(1, n_lat)])
+    counter = iter(range(10**9))
+
+    def one_query() -> None:
+        text = sample[next(counter) % len(sample)]
+        q = retrieval.prepare(model.encode([text], "query"), sim)
+        retrieval.top_k(q, d_prep, k_ret, similarity=sim)
+
+    p50, p95 = _latency(one_query, min(n_lat, len(ds.query_texts)))
+
+    sweep_rows: list[dict[str, Any]] = []
+    if cfg.sweep:
+        stage("dimension / precision sweep", 0.95)
+        for var in retrieval.sweep_variants(
+            q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids,
+            dims=list(cfg.sweep_dims) if cfg.sweep_dims else None,
+        ):
+            pq = _score_model(ds, var.idx, var.scores, cfg.k)
+            for m in SWEEP_METRICS:
+                ci = metrics.bootstrap_ci(pq[m].to_numpy(), n_resamples=cfg.bootstrap_resamples,
+                                          confidence=cfg.confidence, seed=cfg.seed)
+                sweep_rows.append({"dim": var.dim, "precision": var.precision,
+                                   "index_bytes": var.index_bytes, "metric": m,
+                                   "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
+    usage = model.usage()
+    cost = CostOfUse(
+        load_s=load_s, encode_docs_s=d_s, encode_queries_s=q_s, search_s=search_s,
+        docs_per_s=d_rate, queries_per_s=q_rate, latency_p50_ms=p50, latency_p95_ms=p95,
+        index_bytes=int(d_prep.nbytes), api_tokens=usage.tokens, api_requests=usage.requests,
+        api_cost_usd=usage.cost_usd, cache_hits=hits, cache_misses=misses,
+    )
+    stage("done", 1.0)
+    return ModelRun(info, per_query, idx, scores, cost, pd.DataFrame(sweep_rows))
+
+
+def _run_bm25(
+    model: embedders.BM25Retriever, ds: Dataset, cfg: EvaluationConfig, stage: _Stage,
+    load_s: float,
+) -> ModelRun:
+    k_ret = max(cfg.retrieve_k, cfg.k)
+    stage("indexing", 0.0)
+    t0 = time.perf_counter()
+    model.index(ds.doc_texts)
+    d_s = time.perf_counter() - t0
+    stage("searching", 0.5)
+    t0 = time.perf_counter()
+    idx, scores = model.search(ds.query_texts, k_ret)
+    search_s = time.perf_counter() - t0
+    # bm25s leaves score ties in index order; re-sort them as trec_eval does.
+    ids = np.asarray(ds.doc_ids, dtype=object)
+    for r in range(len(idx)):
+        order = sorted(range(idx.shape[1]), key=lambda j: (scores[r, j], ids[idx[r, j]]),
+                       reverse=True)
+        idx[r], scores[r] = idx[r, order], scores[r, order]
+    per_query = _score_model(ds, idx, scores, cfg.k)
+    sample = list(ds.query_texts[: max(1, cfg.latency_queries)])
+    counter = iter(range(10**9))
+    p50, p95 = _latency(
+        lambda: model.search([sample[next(counter) % len(sample)]], k_ret),
+        min(cfg.latency_queries, len(ds.query_texts)),
+    )
+    cost = CostOfUse(
+        load_s=load_s, encode_docs_s=d_s, encode_queries_s=0.0, search_s=search_s,
+        docs_per_s=len(ds.doc_ids) / d_s if d_s > 0 else None,
+        queries_per_s=len(ds.query_ids) / search_s if search_s > 0 else None,
+        latency_p50_ms=p50, latency_p95_ms=p95, index_bytes=model.index_bytes(),
+        cache_misses=len(ds.doc_ids),
+    )
+    stage("done", 1.0)
+    return ModelRun(model.info, per_query, idx, scores, cost)
+
+
+def _tables(
+    ds: Dataset, cfg: EvaluationConfig, model_runs: list[ModelRun],
+    summary: pd.DataFrame, pairs: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    model_rows, qm, topk, sweep = [], [], [], []
+    for pos, mr in enumerate(model_runs):
+        label = mr.info.spec
+        c = mr.cost
+        model_rows.append({
+            "model": label, "position": pos, "kind": mr.info.kind, "name": mr.info.name,
+            "revision": mr.info.revision, "identity": mr.info.to_json(), "dim": mr.info.dim,
+            "similarity": mr.info.similarity, **dataclasses.asdict(c),
+        })
+        long = mr.per_query.reset_index().melt(id_vars="query_id", var_name="metric",
+                                               value_name="value")
+        qm.append(long.assign(model=label))
+        ids = np.asarray(ds.doc_ids, dtype=object)
+        topk.append(pd.DataFrame({
+            "model": label,
+            "query_id": list(ds.query_ids),
+            "doc_ids": [list(ids[row]) for row in mr.topk_idx],
+            "scores": [[float(s) for s in row] for row in mr.topk_scores],
+        }))
+        if not mr.sweep.empty:
+            sweep.append(mr.sweep.assign(model=label))
+    return {
+        "eval_run_models": pd.DataFrame(model_rows),
+        "eval_summary": summary,
+        "eval_query_metrics": pd.concat(qm, ignore_index=True),
+        "eval_topk": pd.concat(topk, ignore_index=True),
+        "eval_pairs": pairs,
+        "eval_sweep": pd.concat(sweep, ignore_index=True) if sweep else pd.DataFrame(),
+    }
+
+
+def _compare(
+    model_runs: list[ModelRun], cfg: EvaluationConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[list[str]]]]:
+    rows = []
+    names = metrics.metric_names(cfg.k)
+    compared = [m for m in dict.fromkeys((*COMPARED_METRICS, f"nDCG@{cfg.k}", f"Recall@{cfg.k}"))
+                if m in names]
+    groups: dict[str, list[list[str]]] = {}
+    group_of: dict[tuple[str, str], int] = {}
+    for m in compared:
+        per_model = {mr.info.spec: mr.per_query[m].to_numpy() for mr in model_runs}
+        groups[m] = metrics.tie_groups(per_model, alpha=cfg.alpha,
+                                       n_resamples=cfg.paired_resamples, seed=cfg.seed)
+        for gi, g in enumerate(groups[m], start=1):
+            for spec in g:
+                group_of[(spec, m)] = gi
+    for mr in model_runs:
+        for m in names:
+            ci = metrics.bootstrap_ci(mr.per_query[m].to_numpy(),
+                                      n_resamples=cfg.bootstrap_resamples,
+                                      confidence=cfg.confidence, seed=cfg.seed)
+            rows.append({"model": mr.info.spec, "metric": m, "mean": ci.mean,
+                         "ci_low": ci.low, "ci_high": ci.high,
+                         "n_queries": len(mr.per_query),
+                         "tie_group": group_of.get((mr.info.spec, m))})
+    pair_rows = []
+    for i, a in enumerate(model_runs):
+        for b in model_runs[i + 1:]:
+            for m in compared:
+                r = metrics.paired_comparison(
+                    a.per_query[m].to_numpy(), b.per_query[m].to_numpy(),
+                    model_a=a.info.spec, model_b=b.info.spec, metric=m,
+                    n_resamples=cfg.paired_resamples, confidence=cfg.confidence, seed=cfg.seed,
+                )
+                pair_rows.append({"metric": m, "model_a": r.model_a, "model_b": r.model_b,
+                                  "mean_diff": r.mean_diff, "ci_low": r.low,
+                                  "ci_high": r.high, "p_value": r.p_value,
+                                  "n_queries": r.n_queries})
+    return pd.DataFrame(rows), pd.DataFrame(pair_rows), groups
+
+
+def evaluate(
+    data: str | Path | Dataset,
+    config: EvaluationConfig,
+    *,
+    db_path: str | Path | None = None,
+    progress: Progress | None = None,
+    api_key: str | None = None,
+    limits: Limits | None = None,
+) -> EvaluationResult:
+    """Evaluate models on a dataset and store the run.
+
+    Args:
+        data: A dataset path (see :func:`lib.evaluation.datasets.load_dataset`) or a
+            loaded :class:`Dataset`.
+        config: What to run.
+        db_path: DuckDB file (None → ``EMS_DB``).
+        progress: ``progress(message, fraction)`` callback.
+        api_key: Session API key for API models (never stored).
+        limits: Input size limits.
+
+    Returns:
+        The results (also stored under ``run_id``).
+
+    Raises:
+        UserError: For invalid data or model specs (nothing stored), or a model failing
+            in a way the user can fix (the run is then stored as ``failed``).
+    """
+    t_start = time.perf_counter()
+    report = progress or (lambda _m, _f: None)
+    if not config.models:
+        raise UserError("give at least one model")
+    if len(set(config.models)) != len(config.models):
+        raise UserError("the same model spec is given twice")
+    if config.k < 1:
+        raise UserError("k must be at least 1")
+    report("validating data", 0.0)
+    ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
+                                                              limits=limits)
+    report("resolving models", 0.0)
+    infos = [embedders.resolve(spec) for spec in config.models]
+    run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+    runs.start_run(
+        db_path, run_id=run_id,
+        dataset={"name": ds.name, "source": ds.source, "split": ds.split,
+                 "fingerprint": ds.fingerprint, "n_docs": len(ds.doc_ids),
+                 "n_queries": len(ds.query_ids), "n_qrels": ds.n_qrels},
+        k=config.k, models=list(config.models),
+        config=json.loads(json.dumps(dataclasses.asdict(config), default=list)),
+        environment=environment(),
+    )
+    try:
+        model_runs: list[ModelRun] = []
+        for i, info in enumerate(infos):
+            stage = _Stage(progress, i, len(infos), info.spec)
+            stage("loading model", 0.0)
+            t0 = time.perf_counter()
+            model = embedders.load(info, api_key=api_key)
+            load_s = time.perf_counter() - t0
+            if isinstance(model, embedders.BM25Retriever):
+                model_runs.append(_run_bm25(model, ds, config, stage, load_s))
+            else:
+                model_runs.append(_run_dense(model, ds, config, stage, load_s))
+            del model
+        report("comparing models", 1.0)
+        summary, pairs, groups = _compare(model_runs, config)
+        wall = time.perf_counter() - t_start
+        runs.complete_run(db_path, run_id, _tables(ds, config, model_runs, summary, pairs), wall)
+    except BaseException as exc:
+        runs.fail_run(db_path, run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    report("done", 1.0)
+    return EvaluationResult(run_id, ds, config, tuple(model_runs), summary, pairs, groups, wall)
