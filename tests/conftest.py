@@ -46,3 +46,23 @@ def shared_dir() -> Path:
 def scifact_dir(shared_dir: Path) -> Path:
     """The real BEIR SciFact test set."""
     return shared_dir / "datasets" / "scifact"
+
+
+@pytest.fixture(scope="session")
+def lb_db(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database refreshed from ../shared/mteb-results plus the raw local results (built once)."""
+    from lib.leaderboard.refresh import refresh
+
+    path = tmp_path_factory.mktemp("lb") / "lb.duckdb"
+    refresh(
+        path,
+        results=shared_dir / "mteb-results",
+        local_results=shared_dir / "mteb-results-raw",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def results_parquet(shared_dir: Path) -> list[Path]:
+    """The parquet files of the shared mteb/results copy."""
+    return sorted((shared_dir / "mteb-results" / "data").glob("train-*.parquet"))

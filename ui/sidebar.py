@@ -1,11 +1,32 @@
-"""The shared sidebar: data provenance, database, shortlist."""
+"""The shared sidebar: where the data comes from, the database, the shortlist."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from lib.errors import UserError
+from lib.leaderboard import queries
+from ui import data
+
 
 def render() -> None:
     """Draw the sidebar shown on every page."""
     with st.sidebar:
-        st.caption("Embedding Model Selection")
+        try:
+            prov = queries.provenance(data.db_path())
+        except UserError as exc:
+            st.error(str(exc))
+            return
+        if prov is None:
+            st.warning("No leaderboard data loaded yet — see the Leaderboard page.")
+        else:
+            st.caption(
+                f"**MTEB data:** {prov.source}  \n"
+                f"{prov.n_rows:,} results · {prov.n_models} models · {prov.n_benchmarks} benchmarks  \n"
+                f"mteb {prov.mteb_version} · refreshed {prov.refreshed_at:%Y-%m-%d %H:%M} UTC"
+                + (f"  \nincluding {prov.n_local_rows:,} local results" if prov.n_local_rows else "")
+            )
+        shortlist = st.session_state.get("ems_shortlist") or []
+        if shortlist:
+            st.caption("**Shortlist:** " + ", ".join(f"`{m}`" for m in shortlist))
+        st.caption(f"Database: `{data.db_path()}`")

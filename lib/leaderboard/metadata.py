@@ -27,7 +27,7 @@ def mteb_version() -> str:
     return version("mteb")
 
 
-def _enum_value(v: Any) -> Any:  # noqa: ANN401 -- enums or plain values from pydantic models
+def _enum_value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
@@ -44,7 +44,7 @@ def _finite_or_none(x: float | None) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def model_row(meta: Any, *, in_registry: bool) -> dict[str, Any]:  # noqa: ANN401 -- mteb ModelMeta
+def model_row(meta: Any, *, in_registry: bool) -> dict[str, Any]:
     """One ``models`` row from an mteb ``ModelMeta``.
 
     Args:
@@ -183,7 +183,9 @@ def benchmark_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         on_board = _get_benchmarks_on_leaderboard()
     except Exception:  # the menu is presentation-only; don't fail a refresh over it
         on_board = set()
-    benches, btasks, scope = [], [], []
+    benches: list[dict[str, Any]] = []
+    btasks: list[dict[str, Any]] = []
+    scope: list[dict[str, Any]] = []
     for pos, b in enumerate(mteb.get_benchmarks()):
         aggs = [a for a in b.aggregations if not isinstance(a, CustomGrouping)]
         groupings = [a.name for a in b.aggregations if isinstance(a, CustomGrouping)]
@@ -287,7 +289,8 @@ def local_results_frames(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     for name in sorted(set(frame["model_name"])):
         if name in MODEL_REGISTRY:
             continue
-        meta_file = next(iter(sorted((cache_root / "results").glob(f"{name.replace('/', '__')}/*/model_meta.json"))), None)
+        pattern = f"{name.replace('/', '__')}/*/model_meta.json"
+        meta_file = next(iter(sorted((cache_root / "results").glob(pattern))), None)
         if meta_file is None:
             continue
         try:

@@ -449,6 +449,7 @@ def _build(
     ordering = [rank_col, "Model", EXPERIMENT_COL, *META_COLS, *mean_cols, *shown_types, *trailing, "Release Date"]
     out = out[[c for c in ordering if c in out.columns]].reset_index(drop=True)
     per_task = wide.reset_index().rename(columns={"model_name": "Model", "experiment_id": EXPERIMENT_COL})
+    per_task = per_task[per_task["Model"].isin(out["Model"])].reset_index(drop=True)
     return SummaryTable(
         df=out,
         rank_col=rank_col,

@@ -1,0 +1,43 @@
+"""``python -m lib refresh``: build or update the leaderboard tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``refresh`` subcommand."""
+    p = sub.add_parser(
+        "refresh",
+        help="load mteb/results and mteb's metadata into DuckDB",
+        description=(
+            "Build or update the leaderboard tables (idempotent). Results come from --results, "
+            "else EMS_MTEB_RESULTS, else a download of the mteb/results dataset from the hub."
+        ),
+    )
+    p.add_argument("--results", type=Path, help="local copy of mteb/results (folder or parquet)")
+    p.add_argument(
+        "--local-results", type=Path, help="folder of mteb result files for your own models"
+    )
+    p.add_argument("--db", type=Path, help="DuckDB file (default: EMS_DB or data/ems.duckdb)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the refresh, with progress on stderr."""
+    from lib.leaderboard.refresh import refresh
+
+    summary = refresh(
+        args.db,
+        results=args.results,
+        local_results=args.local_results,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(
+        f"{summary.n_rows} rows ({summary.n_local_rows} local), {summary.n_models} models, "
+        f"{summary.n_tasks} tasks, {summary.n_benchmarks} benchmarks from {summary.source} "
+        f"in {summary.seconds:.1f}s"
+    )
+    return 0

@@ -1,0 +1,103 @@
+from pathlib import Path
+
+import pytest
+
+from lib import store
+from lib.errors import UserError
+from lib.leaderboard import queries
+from lib.leaderboard.refresh import refresh
+
+
+def _count(db: Path, sql: str) -> int:
+    with store.connect(db) as cur:
+        row = cur.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_refresh_loads_the_published_rows(lb_db: Path) -> None:
+    # SOURCE.md: 1,293,183 rows, 901 model results (name + revision).
+    assert _count(lb_db, "SELECT count(*) FROM mteb_results") == 1_293_183
+    assert _count(lb_db, "SELECT count(DISTINCT (model_name, model_revision)) FROM mteb_results") == 901
+    prov = queries.provenance(lb_db)
+    assert prov is not None
+    assert prov.mteb_version == "2.26.24"
+    assert prov.source.endswith("mteb-results")
+    assert prov.n_local_rows > 0
+    assert prov.local_results is not None and prov.local_results.endswith("mteb-results-raw")
+
+
+def test_metadata_comes_from_mteb(lb_db: Path) -> None:
+    m = queries.model("intfloat/multilingual-e5-small", lb_db)
+    assert m is not None
+    assert m["embed_dim"] == 384
+    assert m["max_tokens"] == 512
+    assert m["license"] == "mit"
+    assert m["query_prompt"] == "query: " and m["document_prompt"] == "passage: "
+    tasks = queries.benchmark_tasks("MTEB(eng, v2)", lb_db)
+    assert len(tasks) == 41
+    assert set(tasks["type"]) >= {"Retrieval", "STS", "Classification", "Clustering"}
+    benches = queries.benchmarks(lb_db)
+    assert "MTEB(Multilingual, v2)" in set(benches["name"])
+
+
+def test_local_results_replace_published_rows(lb_db: Path) -> None:
+    # The raw files are the same results as the published ones: no duplicate cells.
+    dup = _count(
+        lb_db,
+        """
+        SELECT count(*) FROM (
+            SELECT model_name, model_revision, task_name, split, subset, count(DISTINCT source) n
+            FROM mteb_results GROUP BY ALL HAVING n > 1)
+        """,
+    )
+    assert dup == 0
+    assert _count(lb_db, "SELECT count(*) FROM mteb_results WHERE source = 'local'") > 1000
+
+
+def test_refresh_is_idempotent(shared_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "twice.duckdb"
+    first = refresh(db, results=shared_dir / "mteb-results")
+    second = refresh(db, results=shared_dir / "mteb-results")
+    assert first.n_rows == second.n_rows == _count(db, "SELECT count(*) FROM mteb_results")
+    assert _count(db, "SELECT count(*) FROM models") == first.n_models
+    assert _count(db, "SELECT count(*) FROM refreshes") == 2
+    # A failing refresh (bad local folder) leaves the previous data untouched.
+    with pytest.raises(UserError, match="does not exist"):
+        refresh(db, results=shared_dir / "mteb-results", local_results=tmp_path / "missing")
+    assert _count(db, "SELECT count(*) FROM mteb_results") == first.n_rows
+    assert _count(db, "SELECT count(*) FROM refreshes") == 2
+    store.close(db)
+
+
+def test_refresh_cli_progress_and_summary(shared_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "cli.duckdb"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lib", "refresh", "--results", str(shared_dir / "mteb-results"), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "reading mteb metadata" in proc.stderr
+    assert "1293183 rows" in proc.stdout
+
+
+def test_refresh_cli_bad_path_is_one_clear_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "lib", "refresh", "--results", str(tmp_path / "nowhere"), "--db", str(tmp_path / "x.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr

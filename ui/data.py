@@ -1,0 +1,83 @@
+"""Cached wrappers of lib calls for pages (Streamlit caching stays out of lib).
+
+Every cached read is keyed by the database file and the time of its last refresh, so a
+refresh invalidates the caches without a manual clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from lib import store
+from lib.leaderboard import queries
+from lib.leaderboard.ranking import SummaryTable, summary_table
+
+
+def db_path() -> str:
+    """The database file this app uses (``EMS_DB`` or the default)."""
+    return str(store.resolve_path())
+
+
+def data_version() -> str | None:
+    """A token that changes with every refresh; None when there is no leaderboard data."""
+    prov = queries.provenance(db_path())
+    return None if prov is None else prov.refreshed_at.isoformat()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _summary(benchmark: str, tasks: tuple[str, ...] | None, db: str, version: str) -> SummaryTable:
+    return summary_table(benchmark, db, tasks=list(tasks) if tasks is not None else None)
+
+
+def summary(benchmark: str, tasks: Sequence[str] | None = None) -> SummaryTable:
+    """mteb's summary table for a benchmark (cached per data version)."""
+    return _summary(benchmark, tuple(tasks) if tasks is not None else None, db_path(), data_version() or "")
+
+
+@st.cache_data(show_spinner=False)
+def _benchmarks(db: str, version: str) -> pd.DataFrame:
+    return queries.benchmarks(db)
+
+
+def benchmarks() -> pd.DataFrame:
+    """Every benchmark (cached per data version)."""
+    return _benchmarks(db_path(), data_version() or "")
+
+
+@st.cache_data(show_spinner=False)
+def _benchmark_tasks(benchmark: str, db: str, version: str) -> pd.DataFrame:
+    return queries.benchmark_tasks(benchmark, db)
+
+
+def benchmark_tasks(benchmark: str) -> pd.DataFrame:
+    """A benchmark's tasks with metadata (cached per data version)."""
+    return _benchmark_tasks(benchmark, db_path(), data_version() or "")
+
+
+@st.cache_data(show_spinner=False)
+def _models(db: str, version: str) -> pd.DataFrame:
+    return queries.models(db)
+
+
+def models() -> pd.DataFrame:
+    """Every model's metadata (cached per data version)."""
+    return _models(db_path(), data_version() or "")
+
+
+def no_data_help() -> str:
+    """Markdown telling the user exactly how to load the leaderboard data."""
+    return (
+        f"**No leaderboard data yet** in `{db_path()}`.\n\n"
+        "Load it one of these ways:\n"
+        "1. Online: `python -m lib refresh` downloads the `mteb/results` dataset (parquet "
+        "files only) from the Hugging Face hub and mteb's metadata, then fills the database.\n"
+        "2. Offline: put a copy of the dataset somewhere (a folder with "
+        "`data/train-*.parquet`) and run `EMS_MTEB_RESULTS=/path/to/mteb-results python -m lib "
+        "refresh`, or set `EMS_MTEB_RESULTS` before starting the app and press **Load data** "
+        "below.\n"
+        "3. Add your own models' mteb result folders with `--local-results PATH` "
+        "(or `EMS_LOCAL_RESULTS`)."
+    )
