@@ -31,7 +31,7 @@ def test_ties_follow_trec_eval_order():
 
 
 def test_k_larger_than_corpus():
-    idx, sc = retrieval.top_k(np.ones((2, 3), np.float32), np.ones((2, 3), np.float32), 10)
+    idx, _sc = retrieval.top_k(np.ones((2, 3), np.float32), np.ones((2, 3), np.float32), 10)
     assert idx.shape == (2, 2)
 
 

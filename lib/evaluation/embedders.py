@@ -206,10 +206,12 @@ def _check_opts(spec: str, kind: str, opts: dict[str, str]) -> None:
             f"model {spec!r}: unknown option(s) {', '.join(unknown)}; "
             f"{kind} models accept {', '.join(sorted(_KNOWN_OPTS[kind]))}"
         )
-    for key in ("batch_size", "dimensions", "max_tokens", "max_retries", "max_seq_length",
+    for key in ("batch_size", "dimensions", "max_tokens", "max_seq_length",
                 "max_tokens_per_request"):
         if key in opts and not (opts[key].isdigit() and int(opts[key]) > 0):
             raise UserError(f"model {spec!r}: option {key} must be a positive integer")
+    if "max_retries" in opts and not opts["max_retries"].isdigit():
+        raise UserError(f"model {spec!r}: option max_retries must be 0 or more")
     for key in ("k1", "b", "price_per_mtok", "timeout"):
         if key in opts:
             try:
