@@ -62,3 +62,23 @@ def test_load_button_loads_local_copy(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert not at.exception
     at.run()
     assert len(at.dataframe[0].value) == 317
+
+
+def test_page_render_never_imports_mteb(lb_db: Path) -> None:
+    import subprocess
+    import sys
+
+    store.close(lb_db)
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(root / 'app.py')!r}, default_timeout=120).run()\n"
+        "assert not at.exception, at.exception\n"
+        "assert len(at.dataframe[0].value) == 317\n"
+        "print('mteb' in sys.modules, 'torch' in sys.modules)\n"
+    )
+    env = {**__import__("os").environ, "EMS_DB": str(lb_db)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "False False"

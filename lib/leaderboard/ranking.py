@@ -22,6 +22,8 @@ mteb's; scores stay on mteb's 0–1 scale.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,14 +281,13 @@ def _rowmean(frame: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
     return frame[list(cols)].mean(axis=1, skipna=False)
 
 
-def _model_meta(cur: store.duckdb.DuckDBPyConnection, include_unregistered: bool) -> pd.DataFrame:
+def _model_meta(cur: store.duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return cur.execute(
         """
         SELECT name AS model_name, n_parameters, n_active_parameters, embed_dim,
-               max_tokens, release_date, training_datasets_all
-        FROM models WHERE in_mteb_registry OR ?
-        """,
-        [include_unregistered],
+               max_tokens, release_date, training_datasets_all, in_mteb_registry
+        FROM models
+        """
     ).df()
 
 
@@ -331,14 +332,59 @@ def summary_table(
     Returns:
         The summary table.
     """
-    info = benchmark_info(benchmark, db)
-    scope, params = _scope_sql(info, tasks, languages)
-    with store.connect(db) as cur:
+    data = _benchmark_data(benchmark, db, languages)
+    per_task_long, borda_long, per_subset = data.per_task_long, data.borda_long, data.per_subset
+    if tasks is not None:
+        keep = set(tasks)
+        per_task_long = per_task_long[per_task_long["task_name"].isin(keep)]
+        borda_long = borda_long[borda_long["task_name"].isin(keep)]
+        if per_subset is not None:
+            per_subset = per_subset[per_subset["task_name"].isin(keep)]
+    meta = data.meta if include_unregistered else data.meta[data.meta["in_mteb_registry"]]
+    return _build(data.info, per_task_long, borda_long, per_subset, data.types, data.order, meta)
+
+
+@dataclass(frozen=True)
+class _BenchmarkData:
+    """A benchmark's aggregated cells, read once per data version (see _benchmark_data)."""
+
+    info: BenchmarkInfo
+    per_task_long: pd.DataFrame
+    borda_long: pd.DataFrame
+    per_subset: pd.DataFrame | None
+    types: dict[str, str]
+    order: list[str]
+    meta: pd.DataFrame
+
+
+_CACHE_SIZE = 16
+_cache: OrderedDict[tuple[object, ...], _BenchmarkData] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _benchmark_data(benchmark: str, db: str | Path | None, languages: Sequence[str] | None) -> _BenchmarkData:
+    """The per-(model, task) aggregates of a benchmark, cached per data version.
+
+    Everything a task subset needs is per task (mteb's incompleteness rule and the Borda
+    means are computed task by task), so one read serves every subset of the benchmark;
+    only a language filter changes the rows and gets its own entry. The key includes the
+    latest refresh id, so a refresh invalidates the cache.
+    """
+    path = store.resolve_path(db)
+    with store.connect(path) as cur:
+        row = cur.execute("SELECT coalesce(max(id), 0) FROM refreshes").fetchone()
+    key = (path, row[0] if row else 0, benchmark, tuple(sorted(languages or ())))
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    info = benchmark_info(benchmark, path)
+    scope, params = _scope_sql(info, None, languages)
+    with store.connect(path) as cur:
         per_task_long = _per_task(cur, scope, params, by_subset=False)
         borda_long = cur.execute(_BORDA_SQL.format(scope=scope), params).df()
-        per_subset = (
-            _per_task(cur, scope, params, by_subset=True) if "mean_subset" in info.aggregations else None
-        )
+        per_subset = _per_task(cur, scope, params, by_subset=True) if "mean_subset" in info.aggregations else None
         types = dict(cur.execute("SELECT name, type FROM tasks").fetchall())
         order = [
             r[0]
@@ -347,8 +393,13 @@ def summary_table(
                 [info.name],
             ).fetchall()
         ]
-        meta = _model_meta(cur, include_unregistered)
-    return _build(info, per_task_long, borda_long, per_subset, types, order, meta)
+        meta = _model_meta(cur)
+    data = _BenchmarkData(info, per_task_long, borda_long, per_subset, types, order, meta)
+    with _cache_lock:
+        _cache[key] = data
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return data
 
 
 def _build(
