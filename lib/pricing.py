@@ -232,9 +232,7 @@ def _parse_date(raw: str, path: Path, line: int, column: str) -> date:
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
-        raise UserError(
-            f"{_where(path, line, column)}: {raw!r} is not a date (use YYYY-MM-DD)"
-        ) from None
+        raise UserError(f"{_where(path, line, column)}: {raw!r} is not a date (use YYYY-MM-DD)") from None
 
 
 def _parse_bool(raw: str, path: Path, line: int, column: str) -> bool:
@@ -284,20 +282,13 @@ def read_pricing_csv(path: Path | None = None) -> list[PriceRecord]:
             raise UserError(f"{_where(path, line, 'model')}: empty model name")
         kind = row["source_kind"].strip()
         if kind not in ("official", "third-party"):
-            raise UserError(
-                f"{_where(path, line, 'source_kind')}: {kind!r} is not official or third-party"
-            )
+            raise UserError(f"{_where(path, line, 'source_kind')}: {kind!r} is not official or third-party")
         hosting = row["hosting"].strip()
         if hosting not in HOSTING_KINDS:
-            raise UserError(
-                f"{_where(path, line, 'hosting')}: {hosting!r} is not one of "
-                + ", ".join(HOSTING_KINDS)
-            )
+            raise UserError(f"{_where(path, line, 'hosting')}: {hosting!r} is not one of " + ", ".join(HOSTING_KINDS))
         price = _opt_float(row["price_per_1m_tokens"], path, line, "price_per_1m_tokens")
         if price is None and hosting != "self-host":
-            raise UserError(
-                f"{_where(path, line, 'price_per_1m_tokens')}: missing price for a {hosting} row"
-            )
+            raise UserError(f"{_where(path, line, 'price_per_1m_tokens')}: missing price for a {hosting} row")
         try:
             options = tuple(sorted(int(x) for x in _split(row["dimension_options"])))
         except ValueError:
@@ -370,9 +361,7 @@ def read_overrides(path: Path | None = None) -> list[PriceOverride]:
                     line,
                     "batch_price_per_1m_tokens",
                 ),
-                date_checked=(
-                    _parse_date(raw_date, path, line, "date_checked") if raw_date else None
-                ),
+                date_checked=(_parse_date(raw_date, path, line, "date_checked") if raw_date else None),
                 note=row.get("note", "").strip(),
                 origin="local file",
             )
@@ -404,9 +393,7 @@ def write_overrides(overrides: Iterable[PriceOverride], path: Path | None = None
                     [
                         o.model,
                         f"{o.price_per_1m_tokens:g}",
-                        ""
-                        if o.batch_price_per_1m_tokens is None
-                        else f"{o.batch_price_per_1m_tokens:g}",
+                        "" if o.batch_price_per_1m_tokens is None else f"{o.batch_price_per_1m_tokens:g}",
                         (o.date_checked or date.today()).isoformat(),
                         o.note,
                     ]
@@ -489,8 +476,7 @@ def build_price_book(
     conflicted = {
         m
         for m, rows in by_model.items()
-        if len({round(r.price_per_1m_tokens, 6) for r in rows if r.price_per_1m_tokens is not None})
-        > 1
+        if len({round(r.price_per_1m_tokens, 6) for r in rows if r.price_per_1m_tokens is not None}) > 1
     }
     names: dict[str, PriceRecord] = {}
     for r in published:
@@ -498,17 +484,17 @@ def build_price_book(
     flagged: list[PriceRecord] = []
     for r in published:
         age = (today - r.date_checked).days
-        flagged.append(
-            replace(r, age_days=age, stale=age > STALE_AFTER_DAYS, conflict=r.model in conflicted)
-        )
+        flagged.append(replace(r, age_days=age, stale=age > STALE_AFTER_DAYS, conflict=r.model in conflicted))
     for o in overrides:
         key = resolve_model_name(o.model, names) or o.model
         rec = _override_record(replace(o, model=key), names.get(key), today)
         age = (today - rec.date_checked).days
         flagged.append(replace(rec, age_days=age, stale=age > STALE_AFTER_DAYS))
-    effective: dict[str, PriceRecord] = {}
+    best: dict[str, PriceRecord] = {}
     for r in sorted(flagged, key=_preference):
-        effective.setdefault(r.model, r)
+        best.setdefault(r.model, r)
+    # Keep the CSV's order (grouped by provider) rather than the preference order.
+    effective = {r.model: best[r.model] for r in flagged}
     return PriceBook(records=tuple(flagged), effective=effective, today=today)
 
 
