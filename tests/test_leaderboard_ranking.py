@@ -29,11 +29,10 @@ def assert_same_table(ours: pd.DataFrame, theirs: pd.DataFrame, rank_col: str, *
             keep = o.loc[t.index, ours.columns[ours.columns.str.startswith("Mean")][0]].notna()
             a, b = a[keep], b[keep]
         both_nan = a.isna() & b.isna()
-        if col.startswith("Rank"):
-            bad = ~((a == b) | both_nan)
-        else:
-            bad = ~(((a - b).abs() <= 1e-9) | both_nan)
-        assert not bad.any(), f"{col}: {int(bad.sum())} mismatches, e.g. {pd.DataFrame({'mteb': a[bad], 'ours': b[bad]}).head()}"
+        same = (a == b) if col.startswith("Rank") else ((a - b).abs() <= 1e-9)
+        bad = ~(same | both_nan)
+        example = pd.DataFrame({"mteb": a[bad], "ours": b[bad]}).head()
+        assert not bad.any(), f"{col}: {int(bad.sum())} mismatches, e.g. {example}"
 
 
 @pytest.mark.parametrize("benchmark", ["MTEB(eng, v2)", "MTEB(Multilingual, v2)"])

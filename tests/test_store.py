@@ -84,7 +84,7 @@ def test_cli_reports_lock_as_one_line(tmp_path: Path) -> None:
 def test_bad_migration_name_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "1_bad.sql").write_text("SELECT 1;")
     monkeypatch.setattr(store, "MIGRATIONS_DIR", tmp_path)
-    with pytest.raises(store.StoreError, match="NNNN_name.sql"):
+    with pytest.raises(store.StoreError, match=r"NNNN_name\.sql"):
         store.list_migrations()
 
 
