@@ -127,6 +127,24 @@ class CostAssumptions:
             raise UserError("index overhead must be ≥ 1 and replicas ≥ 1")
 
 
+def assumption_help() -> dict[str, str]:
+    """One-line explanations of each :class:`CostAssumptions` field, from its docstring.
+
+    Returns:
+        Field name → explanation (the docstring is the single place they are written).
+    """
+    out: dict[str, str] = {}
+    current = ""
+    for line in (CostAssumptions.__doc__ or "").splitlines():
+        stripped = line.strip()
+        if line.startswith("        ") and not line.startswith("         ") and ":" in stripped:
+            current, _, text = stripped.partition(":")
+            out[current] = text.strip()
+        elif current and line.startswith("            "):
+            out[current] += " " + stripped
+    return out
+
+
 @dataclass(frozen=True)
 class SeedLatency:
     """A latency figure from the seeds for a class of model sizes.
@@ -214,9 +232,7 @@ def size_class(params_millions: float | None) -> str:
     return "medium" if params_millions < 1000 else "large"
 
 
-def tokens_per_second_from_latency(
-    ms_per_batch: float, batch_size: int, tokens_per_passage: float
-) -> float:
+def tokens_per_second_from_latency(ms_per_batch: float, batch_size: int, tokens_per_passage: float) -> float:
     """Turn "ms per batch of N passages" into tokens per second.
 
     Args:
@@ -232,9 +248,7 @@ def tokens_per_second_from_latency(
     return batch_size * tokens_per_passage / (ms_per_batch / 1000.0)
 
 
-def seed_throughput(
-    model: str, params_millions: float | None, tokens_per_passage: float = 256
-) -> Throughput:
+def seed_throughput(model: str, params_millions: float | None, tokens_per_passage: float = 256) -> Throughput:
     """Derive a model's throughput on one A10G from the seeds' latency figures.
 
     Uses the midpoint of the seed's ms range; the range gives ``low``/``high``.
@@ -262,9 +276,7 @@ def seed_throughput(
     )
 
 
-def measured_throughput(
-    model: str, tokens_per_second: float, basis: str = "measured"
-) -> Throughput:
+def measured_throughput(model: str, tokens_per_second: float, basis: str = "measured") -> Throughput:
     """A throughput measured by the user or by an evaluation run.
 
     Args:
@@ -280,9 +292,7 @@ def measured_throughput(
     """
     if tokens_per_second <= 0:
         raise UserError(f"throughput for {model} must be positive, got {tokens_per_second}")
-    return Throughput(
-        model, tokens_per_second, tokens_per_second, tokens_per_second, basis, measured=True
-    )
+    return Throughput(model, tokens_per_second, tokens_per_second, tokens_per_second, basis, measured=True)
 
 
 # --- token volumes -----------------------------------------------------------------------
@@ -428,9 +438,7 @@ def gpus_needed(tokens_per_month: float, tokens_per_second: float, a: CostAssump
     return max(1, math.ceil(tokens_per_month / cap - 1e-12))
 
 
-def selfhost_gpu_usd_per_month(
-    tokens_per_month: float, tokens_per_second: float, a: CostAssumptions
-) -> float:
+def selfhost_gpu_usd_per_month(tokens_per_month: float, tokens_per_second: float, a: CostAssumptions) -> float:
     """GPU bill for self-hosting a monthly volume (ops cost not included).
 
     Always-on: whole GPUs × hours per month × $/h. Otherwise only the GPU-hours used.
@@ -444,17 +452,11 @@ def selfhost_gpu_usd_per_month(
         USD per month.
     """
     if a.gpu_always_on:
-        return (
-            gpus_needed(tokens_per_month, tokens_per_second, a)
-            * a.hours_per_month
-            * (a.gpu_usd_per_hour)
-        )
+        return gpus_needed(tokens_per_month, tokens_per_second, a) * a.hours_per_month * (a.gpu_usd_per_hour)
     return gpu_hours(tokens_per_month, tokens_per_second, a.gpu_utilization) * a.gpu_usd_per_hour
 
 
-def selfhost_usd_per_month(
-    tokens_per_month: float, tokens_per_second: float, a: CostAssumptions
-) -> float:
+def selfhost_usd_per_month(tokens_per_month: float, tokens_per_second: float, a: CostAssumptions) -> float:
     """Self-hosting cost per month: GPU bill plus engineering/operations.
 
     Args:
@@ -465,9 +467,7 @@ def selfhost_usd_per_month(
     Returns:
         USD per month.
     """
-    return selfhost_gpu_usd_per_month(tokens_per_month, tokens_per_second, a) + (
-        a.selfhost_ops_usd_per_month
-    )
+    return selfhost_gpu_usd_per_month(tokens_per_month, tokens_per_second, a) + (a.selfhost_ops_usd_per_month)
 
 
 def break_even_tokens_per_month(
@@ -691,8 +691,7 @@ def estimate(option: CostOption, a: CostAssumptions, months: int = 12) -> CostEs
     c0 = corpus_tokens(a)
     volumes = [month_tokens(a, m) for m in range(1, months + 1)]
     storage = [
-        storage_gb(corpus_vectors(a, m), dims, a.precision, a.index_overhead, a.replicas)
-        for m in range(1, months + 1)
+        storage_gb(corpus_vectors(a, m), dims, a.precision, a.index_overhead, a.replicas) for m in range(1, months + 1)
     ]
     storage_usd = sum(s * a.storage_usd_per_gb_month for s in storage) / months
     gpus = 0
@@ -706,13 +705,7 @@ def estimate(option: CostOption, a: CostAssumptions, months: int = 12) -> CostEs
         if a.use_batch_price and rec.batch_price_per_1m_tokens is not None:
             corpus_price = rec.batch_price_per_1m_tokens
         initial = api_cost_usd(c0, corpus_price)
-        emb = (
-            sum(
-                api_cost_usd(v.corpus, corpus_price) + api_cost_usd(v.queries, price)
-                for v in volumes
-            )
-            / months
-        )
+        emb = sum(api_cost_usd(v.corpus, corpus_price) + api_cost_usd(v.queries, price) for v in volumes) / months
     else:
         tp = option.throughput
         if tp is None:
@@ -823,6 +816,28 @@ def estimates_frame(estimates: Sequence[CostEstimate]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def estimate_models(
+    models: Iterable[str],
+    effective: Mapping[str, PriceRecord],
+    a: CostAssumptions,
+    measured_tps: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """One call for the report and other pages: every option of every model, costed.
+
+    Args:
+        models: Model names (keys of ``effective``; resolve aliases first with
+            :func:`lib.pricing.resolve_model_name`).
+        effective: :attr:`lib.pricing.PriceBook.effective`.
+        a: Assumptions (the cost page leaves the user's in ``ems_cost_assumptions``).
+        measured_tps: Measured tokens/second per model, replacing the seeds' figures.
+
+    Returns:
+        :func:`estimates_frame` of all options.
+    """
+    options = options_for_models(models, effective, a, measured_tps)
+    return estimates_frame([estimate(o, a) for o in options])
+
+
 # --- curves for charts -------------------------------------------------------------------
 
 
@@ -916,9 +931,7 @@ def break_even_table(
                         "gpu_usd_per_hour": g,
                         "tokens_per_second": sh.throughput.tokens_per_second,
                         "break_even_tokens_per_month": math.nan if be is None else be,
-                        "vs_seed_claim": math.nan
-                        if be is None
-                        else be / SEED_BREAK_EVEN_CLAIM_TOKENS,
+                        "vs_seed_claim": math.nan if be is None else be / SEED_BREAK_EVEN_CLAIM_TOKENS,
                     }
                 )
     return pd.DataFrame(rows)

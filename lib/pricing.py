@@ -611,7 +611,7 @@ def prices_frame(book: PriceBook, *, effective_only: bool = False) -> pd.DataFra
                 "age_days": r.age_days,
                 "stale": r.stale,
                 "conflict": r.conflict,
-                "flags": flag_text(r),
+                "marks": flag_text(r),
                 "used": id(r) in used,
                 "notes": r.notes,
             }
@@ -633,7 +633,7 @@ def prices_frame(book: PriceBook, *, effective_only: bool = False) -> pd.DataFra
             "age_days",
             "stale",
             "conflict",
-            "flags",
+            "marks",
             "used",
             "notes",
         ],

@@ -103,7 +103,7 @@ with c_prices:
         fo = file_price.get(model)
         editor_rows.append(
             {
-                "flags": pricing.flag_text(rec),
+                "marks": pricing.flag_text(rec),
                 "model": model,
                 "published_price": rec.price_per_1m_tokens,
                 "batch_price": rec.batch_price_per_1m_tokens,
@@ -122,7 +122,7 @@ with c_prices:
         num_rows="fixed",
         height=320,
         column_order=[
-            "flags",
+            "marks",
             "model",
             "published_price",
             "your_price",
@@ -133,9 +133,9 @@ with c_prices:
             "source",
             "source_url",
         ],
-        disabled=["flags", "model", "published_price", "batch_price", "source", "source_url", "kind", "date_checked"],
+        disabled=["marks", "model", "published_price", "batch_price", "source", "source_url", "kind", "date_checked"],
         column_config={
-            "flags": st.column_config.TextColumn("flags", width="medium"),
+            "marks": st.column_config.TextColumn("flags", width="medium"),
             "published_price": st.column_config.NumberColumn("$/1M tokens", format="$%.3f"),
             "batch_price": st.column_config.NumberColumn("batch $/1M", format="$%.4f"),
             "source_url": st.column_config.LinkColumn("link"),

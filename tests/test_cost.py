@@ -282,3 +282,10 @@ def test_assumptions_validate() -> None:
         CostAssumptions(gpu_utilization=0)
     with pytest.raises(UserError, match="documents"):
         CostAssumptions(documents=-1)
+
+
+def test_estimate_models_one_call() -> None:
+    book = _book()
+    df = cost.estimate_models(["openai/text-embedding-3-small", "thenlper/gte-large"], book.effective, A)
+    assert list(df.option) == ["text-embedding-3-small · API", "gte-large · self-host"]
+    assert df.set_index("option").loc["gte-large · self-host"].gpus == 1

@@ -188,8 +188,8 @@ def test_prices_frame_marks_flags() -> None:
     df = pricing.prices_frame(book)
     assert len(df) == len(book.records)
     gem = df[df.model == "google/gemini-embedding-2"]
-    assert gem["flags"].str.contains("sources disagree").all()
-    assert df[df.stale]["flags"].str.contains("stale").all()
+    assert gem["marks"].str.contains("sources disagree").all()
+    assert df[df.stale]["marks"].str.contains("stale").all()
     assert df.groupby("model").used.sum().eq(1).all()
     eff = pricing.prices_frame(book, effective_only=True)
     assert eff.model.is_unique
