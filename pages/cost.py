@@ -505,7 +505,8 @@ with c_breakeven:
                 f"**{first_sh.label}** breaks even with **{api_pick.label}** at "
                 f"**{charts.tokens(be_now) if be_now is not None else 'never'} tokens/month**"
                 + (f" ({be_now / cost.SEED_BREAK_EVEN_CLAIM_TOKENS:,.0f}× the seed's figure)" if be_now else "")
-                + f". Below **{floor:,.0f} tok/s** per GPU it never pays off against this API."
+                + f". Below **{floor:,.0f} tok/s** per GPU it never pays off against this API "
+                f"(${price:g}/1M: {api_pick.price.source_label})."  # type: ignore[union-attr]
             ),
             icon=":material/balance:",
         )

@@ -33,3 +33,39 @@ def test_cost_page_updates_and_screenshot(app_url: str, page: Any, screenshot: A
     wait_for_script(page)
     assert corpus.inner_text() == "6B tokens"
     screenshot(page, "cost")
+
+
+def test_local_price_file_is_used_and_marked(
+    streamlit_server: Any, page: Any, tmp_path: Any
+) -> None:
+    """extra_env reaches the server: a local override file changes the shown price."""
+    local = tmp_path / "prices.local.csv"
+    local.write_text(
+        "model,price_per_1m_tokens,date_checked,note\n"
+        "openai/text-embedding-3-large,0.065,2026-11-20,e2e override\n"
+    )
+    server = streamlit_server({"EMS_PRICES_LOCAL": str(local)})
+    goto_page(page, server.url, "cost")
+    warning_or_info = page.locator('[data-testid="stAlert"]').filter(has_text="e2e override")
+    warning_or_info.first.wait_for()
+    assert "your override (local file)" in warning_or_info.first.inner_text()
+
+
+def test_harness_reports_streamlit_exceptions(
+    streamlit_server: Any, browser: Any, tmp_path: Any
+) -> None:
+    """The page fixture's check sees an exception box (tested on a throwaway script)."""
+    from tests.e2e.conftest import CheckedPage
+
+    script = tmp_path / "boom.py"
+    script.write_text("import streamlit as st\nst.write('hi')\nraise RuntimeError('boom')\n")
+    server = streamlit_server(script=str(script))
+    context = browser.new_context()
+    try:
+        checked = CheckedPage(context.new_page())
+        goto_page(checked, server.url)
+        checked.locator('[data-testid="stException"]').first.wait_for()
+        problems = checked.problems()
+        assert any("RuntimeError" in p and "boom" in p for p in problems), problems
+    finally:
+        context.close()
