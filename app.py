@@ -8,7 +8,7 @@ import streamlit as st
 
 st.set_page_config(
     page_title="Embedding Model Selection",
-    page_icon=":material/hub:",
+    page_icon="🧭",  # an emoji: a material icon would be fetched from a font CDN (offline: console error)
     layout="wide",
 )
 

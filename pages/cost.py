@@ -19,6 +19,9 @@ import streamlit as st
 from lib import cost, pricing
 from lib.charts import cost as charts
 from lib.errors import UserError
+from ui import ensure_router
+
+ensure_router()
 
 SHORTLIST_KEY = "ems_shortlist"
 OVERRIDES_KEY = "ems_price_overrides"

@@ -7,7 +7,9 @@ import streamlit as st
 from lib.errors import UserError
 from lib.leaderboard import refresh as lb_refresh
 from lib.leaderboard.ranking import EXPERIMENT_COL, META_COLS
-from ui import data
+from ui import data, ensure_router
+
+ensure_router()
 
 st.title("Leaderboard")
 
