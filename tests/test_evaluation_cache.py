@@ -54,3 +54,12 @@ def test_crash_mid_encode_keeps_finished_chunks(tmp_path):
     )
     assert (s.hits, s.misses) == (1, 2)
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_many_keys_round_trip(tmp_path):
+    # Thousands of keys: some digests end in zero bytes, which must survive storage.
+    texts = [f"text {i}" for i in range(3000)]
+    enc = lambda t: np.arange(len(t) * 2, dtype=np.float32).reshape(len(t), 2)  # noqa: E731
+    first, _ = EmbeddingCache("m", root=tmp_path).get_or_encode(texts, "", enc)
+    again, s = EmbeddingCache("m", root=tmp_path).get_or_encode(texts[::-1], "", enc)
+    assert s.misses == 0 and np.array_equal(again, first[::-1])

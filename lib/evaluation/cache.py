@@ -1,8 +1,8 @@
 """Embedding cache: never encode the same text twice with the same model and prompt.
 
 Layout under ``get_settings().cache_dir / "embeddings" / <model key>/``: append-only
-shards, each a pair ``<shard>.npy`` (float32 matrix) + ``<shard>.keys.npy`` (32-byte
-sha256 keys, one per row) + ``<shard>.json`` (count, seconds spent encoding).
+shards, each ``<shard>.npy`` (float32 matrix) + ``<shard>.keys.npy`` (32-byte
+sha256 keys as uint8 rows, one per vector) + ``<shard>.json`` (count, seconds spent encoding).
 
 Why .npy shards rather than DuckDB: vectors are read back whole and memory-mapped with
 zero copies, writes need no database lock (the app holds the DuckDB file), and a shard
@@ -96,8 +96,10 @@ class EmbeddingCache:
                 continue
             self._shards[shard] = vecs
             self._meta[shard] = meta
+            if keys.ndim != 2 or keys.shape[1] != 32:
+                continue
             for row, k in enumerate(keys):
-                self._index[bytes(k)] = (shard, row)
+                self._index[k.tobytes()] = (shard, row)
             self._loaded.add(shard)
 
     def _write(self, keys: list[bytes], vecs: np.ndarray, seconds: float) -> None:
@@ -106,7 +108,9 @@ class EmbeddingCache:
         tmp = f".tmp-{shard}"
         np.save(self.dir / f"{tmp}.npy", vecs.astype(np.float32, copy=False))
         (self.dir / f"{tmp}.json").write_text(json.dumps({"n": len(keys), "seconds": seconds}))
-        np.save(self.dir / f"{tmp}.keys.npy", np.array(keys, dtype="S32"))
+        # Raw uint8 rows, not numpy "S32": that dtype drops trailing zero bytes of a key.
+        key_rows = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
+        np.save(self.dir / f"{tmp}.keys.npy", key_rows)
         # The keys file is renamed last: a shard is visible only once all parts exist.
         os.replace(self.dir / f"{tmp}.npy", self.dir / f"{shard}.npy")
         os.replace(self.dir / f"{tmp}.json", self.dir / f"{shard}.json")
