@@ -81,3 +81,71 @@ def no_data_help() -> str:
         "3. Add your own models' mteb result folders with `--local-results PATH` "
         "(or `EMS_LOCAL_RESULTS`)."
     )
+
+
+# --- Leaderboard explorer (issue 5) ------------------------------------------------------
+
+
+def _prices_mtime() -> tuple[float, float]:
+    from lib import pricing
+
+    def mtime(p: object) -> float:
+        from pathlib import Path
+
+        path = Path(str(p))
+        return path.stat().st_mtime if path.exists() else 0.0
+
+    return mtime(pricing.PRICING_CSV), mtime(pricing.local_prices_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _explorer_attributes(db: str, version: str, prices: tuple[float, float]) -> pd.DataFrame:
+    from lib import pricing
+    from lib.errors import UserError
+    from lib.leaderboard import explorer
+
+    try:
+        book = pricing.load_prices()
+    except UserError:
+        book = None  # a malformed price file must not hide the leaderboard; the Cost page reports it
+    return explorer.model_attributes(queries.models(db), book)
+
+
+def explorer_attributes() -> pd.DataFrame:
+    """Per-model licence group, price (API or est. self-host), memory, MRL (cached)."""
+    return _explorer_attributes(db_path(), data_version() or "", _prices_mtime())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _summary_for(
+    benchmark: str, tasks: tuple[str, ...] | None, languages: tuple[str, ...], db: str, version: str
+) -> SummaryTable:
+    return summary_table(
+        benchmark, db, tasks=list(tasks) if tasks is not None else None, languages=list(languages) or None
+    )
+
+
+def summary_for(benchmark: str, tasks: Sequence[str] | None, languages: Sequence[str] = ()) -> SummaryTable:
+    """mteb's summary table for a task subset and language filter (cached per data version)."""
+    return _summary_for(
+        benchmark, tuple(tasks) if tasks is not None else None, tuple(languages), db_path(), data_version() or ""
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _rank_uncertainty(
+    benchmark: str, tasks: tuple[str, ...] | None, languages: tuple[str, ...], db: str, version: str
+) -> pd.DataFrame:
+    from lib.leaderboard import explorer
+
+    table = _summary_for(benchmark, tasks, languages, db, version)
+    borda = explorer.borda_inputs(benchmark, db, list(tasks) if tasks is not None else None, list(languages) or None)
+    types = dict(zip(*_benchmark_tasks(benchmark, db, version)[["task_name", "type"]].to_numpy().T, strict=True))
+    return explorer.rank_uncertainty(table, borda, types)
+
+
+def rank_uncertainty(benchmark: str, tasks: Sequence[str] | None, languages: Sequence[str] = ()) -> pd.DataFrame:
+    """Bootstrap rank/mean intervals for a task subset, aligned with :func:`summary_for` rows (cached)."""
+    return _rank_uncertainty(
+        benchmark, tuple(tasks) if tasks is not None else None, tuple(languages), db_path(), data_version() or ""
+    )

@@ -1,0 +1,347 @@
+"""Leaderboard explorer charts: pure functions DataFrame → plotly figure (SVG traces only).
+
+Every chart takes the explorer's table (:class:`lib.leaderboard.explorer.ExplorerView`
+``.table``, scores ×100) and a score column, and marks pinned models. No WebGL
+(``Scattergl``) is used, so the page's WebGL context count stays at zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+PIN_COL = "Pinned"
+FRONTIER_COLOR = "#d62728"
+POINT_COLOR = "rgba(31, 119, 180, 0.45)"
+PIN_COLOR = "#ff7f0e"
+EST_COLOR = "rgba(44, 160, 44, 0.55)"
+HEIGHT = 460
+
+
+def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
+    """Which points are on the Pareto frontier of "smaller x, larger y".
+
+    A point is on the frontier when no other point has ``x <=`` and ``y >=`` with at
+    least one strict. NaN points are never on it.
+
+    Args:
+        x: Cost-like values (smaller is better).
+        y: Score-like values (larger is better).
+
+    Returns:
+        Boolean mask, same length.
+    """
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    ok = ~(np.isnan(xa) | np.isnan(ya))
+    mask = np.zeros(len(xa), dtype=bool)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return mask
+    # Sort by x ascending, then y descending: a point is on the front iff its y beats every
+    # y seen so far (strictly), i.e. every cheaper-or-equal point.
+    order = idx[np.lexsort((-ya[idx], xa[idx]))]
+    best = -np.inf
+    for i in order:
+        if ya[i] > best:
+            mask[i] = True
+            best = ya[i]
+    return mask
+
+
+def _short(name: str) -> str:
+    return name.split("/", 1)[-1]
+
+
+def _hover(df: pd.DataFrame, score_col: str, extra: Sequence[tuple[str, str]]) -> list[str]:
+    out = []
+    for _, r in df.iterrows():
+        parts = [f"<b>{r['Model']}</b>", f"{score_col}: {r[score_col]:.2f}"]
+        for col, fmt in extra:
+            v = r.get(col)
+            if v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA:
+                parts.append(f"{col}: {fmt.format(v)}")
+        out.append("<br>".join(parts))
+    return out
+
+
+def _empty(title: str, why: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        title=title,
+        height=HEIGHT,
+        annotations=[{"text": why, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}],
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+    )
+    return fig
+
+
+def _frontier_scatter(
+    df: pd.DataFrame,
+    x_col: str,
+    score_col: str,
+    *,
+    title: str,
+    x_title: str,
+    log_x: bool,
+    extra_hover: Sequence[tuple[str, str]],
+    split_col: str | None = None,
+    split_value: str | None = None,
+    split_label: str = "",
+    tickvals: Sequence[float] | None = None,
+    ticktext: Sequence[str] | None = None,
+) -> go.Figure:
+    d = df[df[x_col].notna() & df[score_col].notna()].copy()
+    d[x_col] = d[x_col].astype(float)
+    d[score_col] = d[score_col].astype(float)
+    if log_x:
+        d = d[d[x_col] > 0]
+    if d.empty:
+        return _empty(title, f"No model in the view has both {x_col} and {score_col}.")
+    front = pareto_front(d[x_col].to_numpy(), d[score_col].to_numpy())
+    d["_front"] = front
+    pinned = d[PIN_COL].fillna(False).astype(bool) if PIN_COL in d else pd.Series(False, index=d.index)
+    fig = go.Figure()
+    groups: list[tuple[str, pd.Series, dict[str, object]]] = []
+    if split_col is not None and split_col in d:
+        is_split = d[split_col] == split_value
+        groups.append(("Models", ~is_split & ~pinned, {"color": POINT_COLOR, "size": 8}))
+        groups.append((split_label, is_split & ~pinned, {"color": EST_COLOR, "size": 8, "symbol": "diamond"}))
+    else:
+        groups.append(("Models", ~pinned, {"color": POINT_COLOR, "size": 8}))
+    groups.append(("Pinned", pinned, {"color": PIN_COLOR, "size": 14, "symbol": "star", "line": {"width": 1}}))
+    for name, sel, marker in groups:
+        part = d[sel]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=part[x_col],
+                y=part[score_col],
+                mode="markers+text" if name == "Pinned" else "markers",
+                name=name,
+                marker=marker,
+                text=[_short(m) for m in part["Model"]] if name == "Pinned" else None,
+                textposition="top center",
+                hovertext=_hover(part, score_col, [(x_col, "{:g}"), *extra_hover]),
+                hoverinfo="text",
+            )
+        )
+    f = d[d["_front"]].sort_values(x_col)
+    fig.add_trace(
+        go.Scatter(
+            x=f[x_col],
+            y=f[score_col],
+            mode="lines+markers+text",
+            name=f"Pareto frontier ({len(f)})",
+            line={"color": FRONTIER_COLOR, "width": 2, "shape": "hv"},
+            marker={"color": FRONTIER_COLOR, "size": 9, "line": {"color": "white", "width": 1}},
+            text=[_short(m) for m in f["Model"]],
+            textposition="bottom right",
+            textfont={"size": 10, "color": FRONTIER_COLOR},
+            hovertext=_hover(f, score_col, [(x_col, "{:g}"), *extra_hover]),
+            hoverinfo="text",
+        )
+    )
+    xaxis: dict[str, object] = {"title": x_title, "type": "log" if log_x else "linear"}
+    if tickvals is not None:
+        xaxis.update(tickvals=list(tickvals), ticktext=list(ticktext or []))
+    fig.update_layout(
+        title={"text": title, "x": 0.01},
+        height=HEIGHT,
+        xaxis=xaxis,
+        yaxis={"title": f"{score_col} (×100)"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 60, "r": 20, "t": 70, "b": 60},
+        hovermode="closest",
+    )
+    return fig
+
+
+def score_vs_params(df: pd.DataFrame, score_col: str) -> go.Figure:
+    """Score vs total parameters (log), with the Pareto frontier (fewer params, higher score).
+
+    Args:
+        df: Explorer table.
+        score_col: Score column (×100).
+
+    Returns:
+        The figure.
+    """
+    d = df.assign(**{"Parameters (M)": df["Total Parameters (B)"].astype(float) * 1000})
+    return _frontier_scatter(
+        d,
+        "Parameters (M)",
+        score_col,
+        title=f"{score_col} vs model size",
+        x_title="Total parameters (millions, log scale)",
+        log_x=True,
+        extra_hover=[("Embedding Dimensions", "{}"), ("License", "{}")],
+    )
+
+
+def score_vs_price(df: pd.DataFrame, score_col: str, price_col: str = "Price ($/1M tok)") -> go.Figure:
+    """Score vs USD per 1M tokens (log), API prices and self-host estimates marked apart.
+
+    Args:
+        df: Explorer table (with ``Price basis``).
+        score_col: Score column (×100).
+        price_col: Price column.
+
+    Returns:
+        The figure.
+    """
+    return _frontier_scatter(
+        df,
+        price_col,
+        score_col,
+        title=f"{score_col} vs price per 1M tokens",
+        x_title="USD per 1M tokens (log scale; ◆ = estimated self-host GPU cost)",
+        log_x=True,
+        extra_hover=[("Price basis", "{}"), ("Price source", "{}"), ("Price date", "{}")],
+        split_col="Price basis",
+        split_value="est. self-host",
+        split_label="est. self-host",
+    )
+
+
+def score_vs_dims(df: pd.DataFrame, score_col: str) -> go.Figure:
+    """Score vs embedding dimension (log₂), ticks also giving GB per 1M float32 vectors.
+
+    Args:
+        df: Explorer table.
+        score_col: Score column (×100).
+
+    Returns:
+        The figure.
+    """
+    dims = [64, 128, 256, 512, 1024, 2048, 4096, 8192]
+    text = [f"{d}<br>{d * 4 / 1000:g} GB" for d in dims]
+    d = df.assign(**{"Embedding Dimensions": pd.to_numeric(df["Embedding Dimensions"], errors="coerce")})
+    return _frontier_scatter(
+        d,
+        "Embedding Dimensions",
+        score_col,
+        title=f"{score_col} vs embedding size (storage per 1M vectors, float32)",
+        x_title="Embedding dimensions / GB per 1M vectors (log scale)",
+        log_x=True,
+        extra_hover=[("GB per 1M vectors", "{:.2f}"), ("Price ($/1M tok)", "{:.3f}")],
+        tickvals=dims,
+        ticktext=text,
+    )
+
+
+def radar(means: pd.DataFrame, models: Sequence[str]) -> go.Figure:
+    """Per-task-type means of some models on a radar chart.
+
+    Args:
+        means: Rows with ``Model`` and one column per task type (×100).
+        models: Models to draw (pinned ones), at most a handful.
+
+    Returns:
+        The figure.
+    """
+    types = [c for c in means.columns if c != "Model"]
+    if not models or not types:
+        return _empty("Task-type profile", "Pin models to compare their task-type profile.")
+    fig = go.Figure()
+    for m in models:
+        row = means[means["Model"] == m]
+        if row.empty:
+            continue
+        vals = [float(row.iloc[0][t]) if pd.notna(row.iloc[0][t]) else None for t in types]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[*vals, vals[0]],
+                theta=[*types, types[0]],
+                name=_short(m),
+                mode="lines+markers",
+                connectgaps=False,
+                hovertemplate="%{theta}: %{r:.2f}<extra>" + m + "</extra>",
+            )
+        )
+    fig.update_layout(
+        title={"text": "Task-type profile of pinned models (×100; gaps = missing results)", "x": 0.01},
+        height=HEIGHT + 40,
+        polar={"radialaxis": {"visible": True}},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.08},
+        margin={"l": 60, "r": 60, "t": 70, "b": 60},
+    )
+    return fig
+
+
+def score_over_time(df: pd.DataFrame, score_col: str) -> go.Figure:
+    """Score by release date, with the best-so-far line.
+
+    Args:
+        df: Explorer table (``Release Date`` as ISO strings).
+        score_col: Score column (×100).
+
+    Returns:
+        The figure.
+    """
+    d = df.assign(_date=pd.to_datetime(df["Release Date"], errors="coerce"))
+    d = d[d["_date"].notna() & d[score_col].notna()].sort_values("_date")
+    title = f"{score_col} by release date"
+    if d.empty:
+        return _empty(title, f"No model in the view has both a release date and {score_col}.")
+    d[score_col] = d[score_col].astype(float)
+    pinned = d[PIN_COL].fillna(False).astype(bool) if PIN_COL in d else pd.Series(False, index=d.index)
+    best = d[score_col].cummax()
+    record = d[d[score_col] >= best].drop_duplicates(score_col)
+    fig = go.Figure()
+    for name, sel, marker in (
+        ("Models", ~pinned, {"color": POINT_COLOR, "size": 8}),
+        ("Pinned", pinned, {"color": PIN_COLOR, "size": 14, "symbol": "star"}),
+    ):
+        part = d[sel]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=part["_date"],
+                y=part[score_col],
+                mode="markers+text" if name == "Pinned" else "markers",
+                name=name,
+                marker=marker,
+                text=[_short(m) for m in part["Model"]] if name == "Pinned" else None,
+                textposition="top center",
+                hovertext=_hover(part, score_col, [("Release Date", "{}")]),
+                hoverinfo="text",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[*record["_date"], d["_date"].max()],
+            y=[*record[score_col], record[score_col].iloc[-1]],
+            mode="lines",
+            name="Best so far",
+            line={"color": FRONTIER_COLOR, "shape": "hv", "width": 2},
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        title={"text": title, "x": 0.01},
+        height=HEIGHT,
+        xaxis={"title": "Release date"},
+        yaxis={"title": f"{score_col} (×100)"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 60, "r": 20, "t": 70, "b": 60},
+    )
+    return fig
+
+
+def webgl_trace_count(figures: Sequence[go.Figure]) -> int:
+    """How many figures use WebGL traces (each costs the browser a WebGL context).
+
+    Args:
+        figures: Figures rendered on one page.
+
+    Returns:
+        Number of figures with at least one ``*gl`` trace.
+    """
+    return sum(1 for fig in figures if any(t.type.endswith("gl") or t.type == "scattergl" for t in fig.data))
