@@ -318,13 +318,14 @@ def _pin_selected(display_models: list[str]) -> None:
 with tabs[0]:
     if tabs[0].open is not False:
         show = tbl[list(view.shown_cols)].copy()
-        show[explorer.PIN_COL] = show[explorer.PIN_COL].map(lambda p: "📌" if p else "")
         score_cols = [c for c in (*table.mean_cols, *view.type_cols, explorer.WEIGHTED_COL) if c in show]
         config: dict[str, object] = {c: st.column_config.NumberColumn(c, format="%.2f") for c in score_cols}
         config.update(
             {
-                explorer.PIN_COL: st.column_config.TextColumn("📌", width=40, help="Pinned models stay on top"),
-                "Model": st.column_config.TextColumn("Model", pinned=True, width="medium"),
+                explorer.PIN_COL: st.column_config.CheckboxColumn(
+                    "Pin", width=40, pinned=True, help="Pinned models stay on top"
+                ),
+                "Model": st.column_config.TextColumn("Model", pinned=True, width="large"),
                 "Zero-shot": st.column_config.NumberColumn(
                     "Zero-shot",
                     format="%d%%",
@@ -366,7 +367,7 @@ with tabs[0]:
         display_models = show["Model"].tolist()
         b = st.columns(4)
         b[0].button(
-            "📌 Pin selected rows",
+            "Pin selected rows",
             on_click=_pin_selected,
             args=(display_models,),
             help="Select rows with the checkboxes at the left of the table first.",
@@ -447,7 +448,7 @@ with tabs[2]:
         if not rank_row.empty and explorer.RANK_CI_COL in rank_row:
             m2.metric("Rank 95% CI", rank_row.iloc[0][explorer.RANK_CI_COL] or "—")
         mean_val = row.get(view.score_col)
-        m3.metric(view.score_col, f"{mean_val * 100:.2f}" if pd.notna(mean_val) else "— (missing tasks)")
+        m3.metric(view.score_col, f"{mean_val * 100:.2f}" if pd.notna(mean_val) else "—")
         if a is not None and pd.notna(a[explorer.PRICE_COL]):
             m4.metric("$ / 1M tokens", f"${a[explorer.PRICE_COL]:.4f}", help=str(a[explorer.PRICE_KIND_COL]))
         left, right = st.columns([1, 1])
@@ -533,25 +534,7 @@ with tabs[3]:
         else:
             if len(f.pins) > 4:
                 st.caption("Comparing the first 4 pinned models.")
-            facts_cols = [
-                view.rank_col,
-                explorer.RANK_CI_COL,
-                view.score_col,
-                *view.type_cols,
-                "License",
-                explorer.PRICE_COL,
-                explorer.PRICE_KIND_COL,
-                "Embedding Dimensions",
-                "Max Tokens",
-                "Total Parameters (B)",
-                "Memory (GB)",
-                "Zero-shot",
-                "Release Date",
-            ]
-            facts = tbl[tbl["Model"].isin(cmp_models)].drop_duplicates("Model").set_index("Model")
-            facts = facts[[c for c in facts_cols if c in facts.columns]].reindex(cmp_models).T
-            facts.index.name = "Fact"
-            st.dataframe(facts.astype(str).replace({"nan": "—", "<NA>": "—", "None": "—"}), key="lb_cmp_facts")
+            st.dataframe(explorer.compare_facts(view, cmp_models), key="lb_cmp_facts")
             st.plotly_chart(charts.radar(tbl[["Model", *view.type_cols]], cmp_models), width="stretch")
             st.markdown("**Tasks sorted by the largest discrepancy** (max − min score, ×100)")
             disc = explorer.discrepancies(table.per_task, cmp_models)

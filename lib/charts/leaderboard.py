@@ -18,7 +18,13 @@ FRONTIER_COLOR = "#d62728"
 POINT_COLOR = "rgba(31, 119, 180, 0.45)"
 PIN_COLOR = "#ff7f0e"
 EST_COLOR = "rgba(44, 160, 44, 0.55)"
-HEIGHT = 460
+HEIGHT = 480
+#: Distinct colours for up to 8 pinned models on the radar.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+MAX_FRONTIER_LABELS = 6
+# Legends sit under the plot so they never cover the title or the points.
+LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
+MARGIN = {"l": 60, "r": 20, "t": 50, "b": 110}
 
 
 def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
@@ -54,6 +60,25 @@ def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
 
 def _short(name: str) -> str:
     return name.split("/", 1)[-1]
+
+
+def label_positions(n: int, max_labels: int = MAX_FRONTIER_LABELS) -> list[int]:
+    """Which of ``n`` frontier points (ordered by x) get a text label: at most ``max_labels``.
+
+    Evenly spaced along the frontier, always including the last (best) point, so labels do
+    not pile up where the frontier is dense; the rest show their name on hover.
+
+    Args:
+        n: Frontier points.
+        max_labels: Most labels drawn.
+
+    Returns:
+        Sorted indices into the frontier.
+    """
+    if n <= max_labels:
+        return list(range(n))
+    picks = {round(i * (n - 1) / (max_labels - 1)) for i in range(max_labels)}
+    return sorted(picks)
 
 
 def _hover(df: pd.DataFrame, score_col: str, extra: Sequence[tuple[str, str]]) -> list[str]:
@@ -132,22 +157,26 @@ def _frontier_scatter(
             )
         )
     f = d[d["_front"]].sort_values(x_col)
+    labelled = set(label_positions(len(f)))
+    texts = [_short(m) if i in labelled else "" for i, m in enumerate(f["Model"])]
     fig.add_trace(
         go.Scatter(
             x=f[x_col],
             y=f[score_col],
             mode="lines+markers+text",
-            name=f"Pareto frontier ({len(f)})",
+            name=f"Pareto frontier ({len(f)} models)",
             line={"color": FRONTIER_COLOR, "width": 2, "shape": "hv"},
             marker={"color": FRONTIER_COLOR, "size": 9, "line": {"color": "white", "width": 1}},
-            text=[_short(m) for m in f["Model"]],
-            textposition="bottom right",
+            text=texts,
+            # Alternate sides so neighbouring labels do not collide.
+            textposition=["bottom right" if i % 2 else "top left" for i in range(len(f))],
             textfont={"size": 10, "color": FRONTIER_COLOR},
             hovertext=_hover(f, score_col, [(x_col, "{:g}"), *extra_hover]),
             hoverinfo="text",
+            cliponaxis=False,
         )
     )
-    xaxis: dict[str, object] = {"title": x_title, "type": "log" if log_x else "linear"}
+    xaxis: dict[str, object] = {"title": x_title, "type": "log" if log_x else "linear", "tickangle": 0}
     if tickvals is not None:
         xaxis.update(tickvals=list(tickvals), ticktext=list(ticktext or []))
     fig.update_layout(
@@ -155,8 +184,8 @@ def _frontier_scatter(
         height=HEIGHT,
         xaxis=xaxis,
         yaxis={"title": f"{score_col} (×100)"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        margin={"l": 60, "r": 20, "t": 70, "b": 60},
+        legend=LEGEND,
+        margin=MARGIN,
         hovermode="closest",
     )
     return fig
@@ -178,9 +207,11 @@ def score_vs_params(df: pd.DataFrame, score_col: str) -> go.Figure:
         "Parameters (M)",
         score_col,
         title=f"{score_col} vs model size",
-        x_title="Total parameters (millions, log scale)",
+        x_title="Total parameters (log scale)",
         log_x=True,
         extra_hover=[("Embedding Dimensions", "{}"), ("License", "{}")],
+        tickvals=[1, 10, 100, 1000, 10000, 100000],
+        ticktext=["1M", "10M", "100M", "1B", "10B", "100B"],
     )
 
 
@@ -205,7 +236,9 @@ def score_vs_price(df: pd.DataFrame, score_col: str, price_col: str = "Price ($/
         extra_hover=[("Price basis", "{}"), ("Price source", "{}"), ("Price date", "{}")],
         split_col="Price basis",
         split_value="est. self-host",
-        split_label="est. self-host",
+        split_label="est. self-host (GPU estimate)",
+        tickvals=[0.0001, 0.001, 0.01, 0.1, 1],
+        ticktext=["$0.0001", "$0.001", "$0.01", "$0.10", "$1"],
     )
 
 
@@ -219,15 +252,15 @@ def score_vs_dims(df: pd.DataFrame, score_col: str) -> go.Figure:
     Returns:
         The figure.
     """
-    dims = [64, 128, 256, 512, 1024, 2048, 4096, 8192]
-    text = [f"{d}<br>{d * 4 / 1000:g} GB" for d in dims]
+    dims = [64, 256, 1024, 4096, 16384]
+    text = [f"{d} dims<br>{d * 4 / 1000:g} GB" for d in dims]
     d = df.assign(**{"Embedding Dimensions": pd.to_numeric(df["Embedding Dimensions"], errors="coerce")})
     return _frontier_scatter(
         d,
         "Embedding Dimensions",
         score_col,
-        title=f"{score_col} vs embedding size (storage per 1M vectors, float32)",
-        x_title="Embedding dimensions / GB per 1M vectors (log scale)",
+        title=f"{score_col} vs embedding size",
+        x_title="Embedding dimensions and GB per 1M float32 vectors (log scale)",
         log_x=True,
         extra_hover=[("GB per 1M vectors", "{:.2f}"), ("Price ($/1M tok)", "{:.3f}")],
         tickvals=dims,
@@ -249,7 +282,7 @@ def radar(means: pd.DataFrame, models: Sequence[str]) -> go.Figure:
     if not models or not types:
         return _empty("Task-type profile", "Pin models to compare their task-type profile.")
     fig = go.Figure()
-    for m in models:
+    for i, m in enumerate(models):
         row = means[means["Model"] == m]
         if row.empty:
             continue
@@ -261,6 +294,8 @@ def radar(means: pd.DataFrame, models: Sequence[str]) -> go.Figure:
                 name=_short(m),
                 mode="lines+markers",
                 connectgaps=False,
+                line={"color": PALETTE[i % len(PALETTE)], "width": 2},
+                marker={"color": PALETTE[i % len(PALETTE)], "size": 7},
                 hovertemplate="%{theta}: %{r:.2f}<extra>" + m + "</extra>",
             )
         )
@@ -329,8 +364,8 @@ def score_over_time(df: pd.DataFrame, score_col: str) -> go.Figure:
         height=HEIGHT,
         xaxis={"title": "Release date"},
         yaxis={"title": f"{score_col} (×100)"},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-        margin={"l": 60, "r": 20, "t": 70, "b": 60},
+        legend=LEGEND,
+        margin=MARGIN,
     )
     return fig
 

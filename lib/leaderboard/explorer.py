@@ -509,7 +509,8 @@ def discrepancies(per_task: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame
     t = (sub[cols].T.astype(float) * SCALE).reindex(columns=[m for m in models if m in sub.index])
     t.index.name = "Task"
     t["Spread"] = t.max(axis=1, skipna=False) - t.min(axis=1, skipna=False)
-    t["Best"] = t.drop(columns="Spread").idxmax(axis=1, skipna=True) if len(t) else []
+    best = t.drop(columns="Spread").idxmax(axis=1, skipna=True) if len(t) else pd.Series(dtype=str)
+    t["Best"] = best.map(lambda m: m.split("/", 1)[-1] if isinstance(m, str) else m)
     return t.sort_values("Spread", ascending=False, na_position="last")
 
 
@@ -525,3 +526,51 @@ def not_zero_shot_tasks(training: object, tasks: Sequence[str]) -> list[str]:
     """
     have = set(_as_list(training))
     return [t for t in tasks if t in have]
+
+
+def compare_facts(view: ExplorerView, models: Sequence[str]) -> pd.DataFrame:
+    """Side-by-side facts of 2–4 models as display strings (rows = facts, columns = models).
+
+    Args:
+        view: The current view (pinned models are always in it).
+        models: The models, in column order.
+
+    Returns:
+        Strings: scores with 2 decimals, prices with 4, "—" for missing.
+    """
+    cols = [
+        view.rank_col,
+        RANK_CI_COL,
+        view.score_col,
+        *view.type_cols,
+        "License",
+        "License group",
+        PRICE_COL,
+        PRICE_KIND_COL,
+        "Embedding Dimensions",
+        "Max Tokens",
+        "Total Parameters (B)",
+        "Memory (GB)",
+        "Zero-shot",
+        "Release Date",
+    ]
+    t = view.table.drop_duplicates("Model").set_index("Model").reindex(list(models))
+    cols = [c for c in dict.fromkeys(cols) if c in t.columns]
+    score_like = {view.score_col, *view.type_cols}
+
+    def fmt(col: str, v: object) -> str:
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or v == "":
+            return "—"
+        if col in score_like:
+            return f"{float(v):.2f}"  # type: ignore[arg-type]
+        if col == PRICE_COL:
+            return f"${float(v):.4f}"  # type: ignore[arg-type]
+        if col == "Memory (GB)":
+            return f"{float(v):.1f}"  # type: ignore[arg-type]
+        if col == "Zero-shot":
+            return "unknown" if int(v) < 0 else f"{int(v)} %"  # type: ignore[call-overload]
+        return str(v)
+
+    out = pd.DataFrame({m: [fmt(c, t.at[m, c]) for c in cols] for m in models}, index=cols)
+    out.index.name = "Fact"
+    return out
