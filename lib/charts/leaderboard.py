@@ -51,10 +51,13 @@ def pareto_front(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
     # y seen so far (strictly), i.e. every cheaper-or-equal point.
     order = idx[np.lexsort((-ya[idx], xa[idx]))]
     best = -np.inf
+    best_x = np.nan
     for i in order:
         if ya[i] > best:
             mask[i] = True
-            best = ya[i]
+            best, best_x = ya[i], xa[i]
+        elif ya[i] == best and xa[i] == best_x:
+            mask[i] = True  # an exact duplicate of a frontier point is not dominated either
     return mask
 
 
