@@ -111,7 +111,7 @@ def _summary(tree: DecisionTree) -> None:
         st.error(str(exc))
         return
     for i, a in enumerate(plan.answers, start=1):
-        marker = "▸ " if ss[STEP] == i else ""
+        marker = "→ " if ss[STEP] == i else ""
         st.button(
             f"{marker}{a.question.title}: {a.text}",
             key=f"dw_goto_{a.question.id}",
@@ -198,7 +198,11 @@ def _shortlist_table(sl: Shortlist) -> pd.DataFrame:
         row["Price /1M tokens"] = (
             f"${f.price_per_1m:g} ({f.hosting})"
             if f.price_per_1m is not None
-            else (f"≈${f.selfhost_usd_per_1m:.4f} self-host est." if f.selfhost_usd_per_1m is not None else "unknown")
+            else (
+                f"≈${f.selfhost_usd_per_1m:.4f} self-host est.{' ⚠' if f.selfhost_basis.startswith('⚠') else ''}"
+                if f.selfhost_usd_per_1m is not None
+                else "unknown"
+            )
         )
         row["Licence"] = licence_text(f)
         rows.append(row)
@@ -237,22 +241,25 @@ def _result_step(tree: DecisionTree) -> None:
         "lack a complete score and are not ranked."
     )
 
+    if not sl.entries:
+        st.warning(
+            "No model passes every constraint with a complete score. Relax an answer — the excluded models "
+            "below say which constraint removed them."
+        )
+    else:
+        table = _shortlist_table(sl)
+        score_cols = [c for c in table.columns if c == "Score" or c in {x.component.label for x in sl.components}]
+        config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="%.2f") for c in score_cols}
+        config["#"] = st.column_config.NumberColumn("#", width="small")
+        st.dataframe(table, hide_index=True, column_config=config, key="dw_table", width="stretch")
+
     left, right = st.columns([3, 2], gap="large")
     with left:
-        if not sl.entries:
-            st.warning(
-                "No model passes every constraint with a complete score. Relax an answer — the excluded models "
-                "below say which constraint removed them."
-            )
-        else:
-            table = _shortlist_table(sl)
-            score_cols = [c for c in table.columns if c == "Score" or c in {x.component.label for x in sl.components}]
-            config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="%.2f") for c in score_cols}
-            config["Model"] = st.column_config.TextColumn("Model", pinned=True)
-            st.dataframe(table, hide_index=True, column_config=config, key="dw_table")
+        if sl.entries:
             st.markdown("**Why each model**")
-            for e in sl.entries:
-                st.markdown(f"**{e.rank}. `{e.model}`** — {e.why}")
+        for e in sl.entries:
+            lines = "\n".join(f"- **{label}:** {text}" for label, text in e.why_parts)
+            st.markdown(f"**{e.rank}. `{e.model}`** — score {e.score * 100:.2f}\n\n{lines}")
     with right:
         with st.container(border=True):
             if sl.expert is None:
@@ -267,8 +274,7 @@ def _result_step(tree: DecisionTree) -> None:
                     st.markdown(f"{icon} `{s.model}` — **{rank}**  \n{s.note}")
         with st.container(border=True):
             st.markdown("**Your answers**")
-            for a in plan.answers:
-                st.markdown(f"- {a.question.title}: {a.text}")
+            st.markdown("\n".join(f"- {a.question.title}: {a.text}" for a in plan.answers))
             st.button("Change answers", on_click=_go, args=(1,), key="dw_change")
 
     st.markdown("#### Strongest models excluded")
@@ -293,7 +299,7 @@ def _result_step(tree: DecisionTree) -> None:
     else:
         st.caption("No scored model was excluded.")
 
-    with st.expander("Constraints applied and how the score is computed"):
+    with st.expander("Constraints applied, how the score is computed, how prices are estimated"):
         st.markdown("\n".join(f"- **{c.name}** ({c.question}): {c.description}" for c in plan.constraints))
         for cs in sl.components:
             dropped = ", ".join(f"{t} ({s:.0%} of models ran it)" for t, s in cs.dropped_tasks.items())
@@ -302,9 +308,14 @@ def _result_step(tree: DecisionTree) -> None:
                 f"{cs.component.benchmark} tasks — “{cs.component.why.text}” (*{cs.component.why.source}*)"
                 + (f". Left out as too rarely run: {dropped}" if dropped else "")
             )
-        st.caption(
-            "Price: a published API or hosted price where data/pricing.csv has one; open-weight models "
-            "without one are costed as self-hosted (estimate, marked). Dimensions: float32 storage per vector."
+        basis = next(
+            (e.facts.selfhost_basis.split("; ", 1)[-1] for e in sl.entries if e.facts.selfhost_basis), ""
+        )  # the shared part, without a model's own "too big for one GPU" warning
+        st.markdown(
+            "**How prices are estimated.** A published API or hosted price where `data/pricing.csv` has one; "
+            "open-weight models without one are costed as self-hosted"
+            + (f" ({basis})" if basis else "")
+            + ". The Cost page turns this into monthly costs for your volume. Storage is float32 per vector."
         )
 
     st.markdown("#### Next steps")
@@ -317,16 +328,17 @@ def _result_step(tree: DecisionTree) -> None:
             icon=":material/leaderboard:",
             query_params=dict(sl.explorer_query),
             disabled=not models,
+            help=f"Opens `{explorer_url(sl)}`: the scoring benchmark and task type, the shortlist pinned on top.",
+            width="stretch",
         )
-        st.caption(f"`{explorer_url(sl)}`")
     with c2:
-        if st.button("Send to evaluation", type="primary", disabled=not models, key="dw_send_eval"):
+        if st.button("Send to evaluation", type="primary", disabled=not models, key="dw_send_eval", width="stretch"):
             ss[SHORTLIST_KEY] = models
             if (HERE / "evaluate.py").exists():
                 st.switch_page("pages/evaluate.py")
             st.success(f"Shortlist saved ({len(models)} models); the evaluation page will pick it up.")
     with c3:
-        if st.button("Include in the report", disabled=not models, key="dw_report"):
+        if st.button("Include in the report", disabled=not models, key="dw_report", width="stretch"):
             ss[SHORTLIST_KEY] = models
             sections = dict(ss.get(REPORT_KEY) or {})
             sections["decision"] = shortlist_markdown(tree, sl)
@@ -340,6 +352,7 @@ def _result_step(tree: DecisionTree) -> None:
             mime="text/markdown",
             disabled=not models,
             key="dw_download",
+            width="stretch",
         )
     st.info(
         "Benchmarks are a proxy. Seed 002: “Pick the model that maximizes recall on your data, not on MTEB.” "

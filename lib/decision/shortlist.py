@@ -34,6 +34,8 @@ from lib.leaderboard.ranking import EXPERIMENT_COL, SummaryTable, summary_table
 from lib.pricing import PriceBook, flag_text, load_prices, price_for
 
 DEFAULT_N = 5
+#: Memory of the seeds' reference GPU (one A10G, 24 GB).
+A10G_MEMORY_BYTES = 24e9
 #: How many of the strongest excluded models to report.
 DEFAULT_N_EXCLUDED = 8
 #: Where the explorer lives (Streamlit's URL path of pages/leaderboard.py).
@@ -77,7 +79,7 @@ class ShortlistEntry:
         component_scores: Component id → score.
         checks: (constraint, its check) for every constraint the answers apply.
         facts: What is known about the model.
-        why: One line: answers satisfied, scores, price, dims, licence.
+        why_parts: (label, text) for: answers satisfied, scores, price, storage, licence.
     """
 
     rank: int
@@ -86,7 +88,12 @@ class ShortlistEntry:
     component_scores: Mapping[str, float]
     checks: tuple[tuple[Constraint, Check], ...]
     facts: ModelFacts
-    why: str
+    why_parts: tuple[tuple[str, str], ...]
+
+    @property
+    def why(self) -> str:
+        """The "why" line: which answers it satisfies, its scores, price, dims, licence."""
+        return " · ".join(f"{label}: {text}" for label, text in self.why_parts)
 
 
 @dataclass(frozen=True)
@@ -280,6 +287,10 @@ def selfhost_usd_per_1m(name: str, n_parameters: float | None) -> tuple[float, s
         f"one {a.gpu_name} at ${a.gpu_usd_per_hour:g}/h, {a.gpu_utilization:.0%} utilised, "
         f"{cost.size_class(params_m)} size class latency from the seeds; excludes idle GPU time and engineering"
     )
+    if n_parameters and n_parameters * 2 > A10G_MEMORY_BYTES:
+        # 16-bit weights alone exceed the seeds' single 24 GB A10G: the estimate is too low.
+        too_big = f"⚠ {n_parameters / 1e9:.0f}B params do not fit one 24 GB {a.gpu_name} in 16-bit, so this is too low"
+        basis = f"{too_big}; {basis}"
     return usd, basis
 
 
@@ -349,13 +360,24 @@ def model_facts(
 # --- display helpers ---------------------------------------------------------------------
 
 
-def price_text(f: ModelFacts) -> str:
-    """Price with its source and flags, or the self-host estimate marked as such."""
+def price_text(f: ModelFacts, *, with_basis: bool = False) -> str:
+    """Price with its source and flags, or the self-host estimate marked as such.
+
+    Args:
+        f: The model's facts.
+        with_basis: Spell out how a self-host estimate was made (long).
+
+    Returns:
+        E.g. ``$0.02/1M tokens (api; OpenAI model page (official, checked ...))``.
+    """
     if f.price_per_1m is not None:
         flags = f" {f.price_flags}" if f.price_flags else ""
         return f"${f.price_per_1m:g}/1M tokens ({f.hosting}; {f.price_source}){flags}"
     if f.selfhost_usd_per_1m is not None:
-        return f"self-host ≈${f.selfhost_usd_per_1m:.4f}/1M tokens (estimate: {f.selfhost_basis})"
+        basis = f": {f.selfhost_basis}" if with_basis else ", see how prices are estimated"
+        if not with_basis and f.selfhost_basis.startswith("⚠"):
+            basis += "; ⚠ too big for one A10G, so too low"
+        return f"self-host ≈${f.selfhost_usd_per_1m:.4f}/1M tokens (estimate{basis})"
     return "price unknown"
 
 
@@ -380,17 +402,22 @@ def licence_text(f: ModelFacts) -> str:
     return f"{label} ({f.license_group})"
 
 
-def _why(f: ModelFacts, checks: Sequence[tuple[Constraint, Check]], comps: Sequence[ComponentScores]) -> str:
-    satisfied = [f"{'⚠ ' if chk.unknown else ''}{c.name}: {chk.detail}" for c, chk in checks if c.question != "base"]
-    scores = [f"{cs.component.label} {cs.scores[f.name]:.3f} ({len(cs.tasks)} tasks)" for cs in comps]
-    parts = [
-        ("Satisfies " + "; ".join(satisfied)) if satisfied else "No constraints applied",
-        " · ".join(scores),
-        price_text(f),
-        dims_text(f),
-        "licence " + licence_text(f),
+def _why_parts(
+    f: ModelFacts, checks: Sequence[tuple[Constraint, Check]], comps: Sequence[ComponentScores]
+) -> tuple[tuple[str, str], ...]:
+    satisfied = [
+        f"{'⚠ ' if chk.unknown else ''}{c.name}" + (f" ({chk.detail})" if chk.detail != c.name else "")
+        for c, chk in checks
+        if c.question != "base"
     ]
-    return " · ".join(parts)
+    scores = [f"{cs.component.label} {cs.scores[f.name]:.3f} ({len(cs.tasks)} tasks)" for cs in comps]
+    return (
+        ("Satisfies", "; ".join(satisfied) if satisfied else "no constraints applied"),
+        ("Scores", "; ".join(scores)),
+        ("Price", price_text(f)),
+        ("Storage", dims_text(f)),
+        ("Licence", licence_text(f)),
+    )
 
 
 def _pct(x: float) -> str:
@@ -549,7 +576,7 @@ def build_shortlist(
             component_scores={c.component.id: c.scores[m] for c in comps},
             checks=passed_checks[m],
             facts=facts[m],
-            why=_why(facts[m], passed_checks[m], comps),
+            why_parts=_why_parts(facts[m], passed_checks[m], comps),
         )
         for i, (m, s) in enumerate(ranking[:n])
     )
