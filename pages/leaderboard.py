@@ -233,7 +233,8 @@ if subset is not None and not subset:
     st.warning("No task of this benchmark matches the task filters. Loosen them in the sidebar.")
     st.stop()
 try:
-    table = data.summary_for(benchmark, subset, f.languages)
+    row_langs = data.result_languages(f.languages)  # deu → deu-Latn: result rows carry scripts
+    table = data.summary_for(benchmark, subset, row_langs)
 except UserError as exc:
     st.error(str(exc))
     st.stop()
@@ -285,15 +286,16 @@ f = replace(
     sort_reverse=bool(st.session_state.get(K["sort_reverse"])),
 )
 
-unc = data.rank_uncertainty(benchmark, subset, f.languages)
+unc = data.rank_uncertainty(benchmark, subset, row_langs)
 view = explorer.build_view(table, attrs, unc, f, task_types)
 tbl = view.table
 
 st.caption(
     f"**{len(tbl)}** of {view.n_models} models · **{view.n_tasks}** tasks"
     + (" (subset)" if subset is not None else "")
-    + f" · ranked by **{view.rank_col}** as mteb computes it for these tasks (scores ×100); model filters hide "
-    "rows without changing ranks. " + uncertainty.EXPLANATION
+    + f" · ranked by **{view.rank_col}** as mteb computes it for these tasks (scores ×100); models missing a "
+    "selected task have no mean and rank by the tasks they ran; model filters hide rows without changing ranks. "
+    + uncertainty.EXPLANATION
 )
 if view.weights:
     st.caption("Weighted score: " + ", ".join(f"{t} {w:.0%}" for t, w in view.weights.items()))
@@ -396,9 +398,14 @@ score_opts = list(
 )
 with tabs[1]:
     if tabs[1].open is not False:
+        # Default to the score most shown models have (e.g. no model has every task of
+        # MTEB(Multilingual, v2) in this data, so its Mean (Task) is empty for all).
+        counts = {c: int(tbl[c].notna().sum()) for c in score_opts}
+        best = max(score_opts, key=lambda c: (counts[c] > 0.5 * len(tbl), c == view.score_col, counts[c]))
         score = st.selectbox(
             "Score",
             score_opts,
+            index=score_opts.index(best),
             key="lb_score",
             bind="query-params",
             help="Models without this score (missing tasks) are not drawn.",
@@ -534,7 +541,9 @@ with tabs[3]:
         else:
             if len(f.pins) > 4:
                 st.caption("Comparing the first 4 pinned models.")
-            st.dataframe(explorer.compare_facts(view, cmp_models), key="lb_cmp_facts")
+            facts = explorer.compare_facts(view, cmp_models)
+            # Tall enough for every fact: no inner scrollbar hiding the last rows.
+            st.dataframe(facts, key="lb_cmp_facts", height=35 * (len(facts) + 1) + 3)
             st.plotly_chart(charts.radar(tbl[["Model", *view.type_cols]], cmp_models), width="stretch")
             st.markdown("**Tasks sorted by the largest discrepancy** (max − min score, ×100)")
             disc = explorer.discrepancies(table.per_task, cmp_models)

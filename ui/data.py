@@ -149,3 +149,19 @@ def rank_uncertainty(benchmark: str, tasks: Sequence[str] | None, languages: Seq
     return _rank_uncertainty(
         benchmark, tuple(tasks) if tasks is not None else None, tuple(languages), db_path(), data_version() or ""
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _result_language_tags(db: str, version: str) -> list[str]:
+    from lib.leaderboard import explorer
+
+    return explorer.result_language_tags(db)
+
+
+def result_languages(languages: Sequence[str]) -> tuple[str, ...]:
+    """Result-row language tags (``deu-Latn``) for ISO 639-3 codes (``deu``), cached per data version."""
+    from lib.leaderboard import explorer
+
+    if not languages:
+        return ()
+    return tuple(explorer.expand_languages(languages, _result_language_tags(db_path(), data_version() or "")))

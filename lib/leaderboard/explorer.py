@@ -574,3 +574,38 @@ def compare_facts(view: ExplorerView, models: Sequence[str]) -> pd.DataFrame:
     out = pd.DataFrame({m: [fmt(c, t.at[m, c]) for c in cols] for m in models}, index=cols)
     out.index.name = "Fact"
     return out
+
+
+def result_language_tags(db: str | Path | None = None) -> list[str]:
+    """Every language tag in the result rows (``deu-Latn``, ``cmn-Hans``, ...).
+
+    Args:
+        db: The DuckDB file.
+
+    Returns:
+        Sorted distinct tags.
+    """
+    from lib import store
+
+    with store.connect(db) as cur:
+        rows = cur.execute(
+            "SELECT DISTINCT tag FROM (SELECT unnest(language) AS tag FROM mteb_results) WHERE tag IS NOT NULL"
+        ).fetchall()
+    return sorted(str(r[0]) for r in rows)
+
+
+def expand_languages(languages: Sequence[str], tags: Sequence[str]) -> list[str]:
+    """Map ISO 639-3 codes (what task metadata and the filter use) to result-row tags.
+
+    Result rows carry ``lang-Script`` tags; mteb's leaderboard language filter matches on the
+    language part, so ``deu`` selects ``deu-Latn`` (and any other script of it).
+
+    Args:
+        languages: Selected ISO 639-3 codes.
+        tags: :func:`result_language_tags`.
+
+    Returns:
+        The matching tags (plus the bare codes, in case rows use them).
+    """
+    want = set(languages)
+    return sorted({t for t in tags if t.split("-")[0] in want} | want)

@@ -20,6 +20,7 @@ recompute every model's mean and rank on each resampled benchmark, and report th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,6 +82,15 @@ def min_rank_rows(values: np.ndarray) -> np.ndarray:
         (draws, models) integer ranks, 1 = best.
     """
     v = np.where(np.isnan(values), -np.inf, values)
+    finite = v[np.isfinite(v)]
+    # Borda sums are half-integers below 2^23: exact in float32, whose sort is ~2x faster.
+    if (
+        v.size
+        and np.all(np.isfinite(v) | np.isneginf(v))
+        and np.abs(finite).max(initial=0) < 2**23
+        and np.array_equal(finite * 2, np.round(finite * 2))
+    ):
+        v = v.astype(np.float32)
     order = np.argsort(-v, axis=1, kind="stable")  # best first
     s = np.take_along_axis(v, order, axis=1)
     n_rows, n = v.shape
@@ -92,6 +102,26 @@ def min_rank_rows(values: np.ndarray) -> np.ndarray:
     ranks = np.empty((n_rows, n), dtype=int)
     np.put_along_axis(ranks, order, start + 1, axis=1)
     return ranks
+
+
+@functools.lru_cache(maxsize=32)
+def draw_counts(n_tasks: int, n_draws: int = N_DRAWS, seed: int = SEED) -> np.ndarray:
+    """How often each task is drawn in each resampled benchmark (read-only, cached).
+
+    Sampling ``n_tasks`` tasks with replacement is a multinomial draw of the counts.
+
+    Args:
+        n_tasks: Tasks in the benchmark.
+        n_draws: Resampled benchmarks.
+        seed: RNG seed.
+
+    Returns:
+        (n_draws, n_tasks) float counts, each row summing to ``n_tasks``.
+    """
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n_tasks, np.full(n_tasks, 1.0 / n_tasks), size=n_draws).astype(float)
+    counts.flags.writeable = False
+    return counts
 
 
 def bootstrap(
@@ -129,9 +159,7 @@ def bootstrap(
     ).astype({"rank_lo": "Int64", "rank_hi": "Int64"})
     if n_models == 0 or n_tasks == 0:
         return RankUncertainty(empty, n_draws, n_tasks, by)
-    rng = np.random.default_rng(seed)
-    # counts[d, t]: how often task t is drawn in draw d (multinomial = sampling with replacement).
-    counts = rng.multinomial(n_tasks, np.full(n_tasks, 1.0 / n_tasks), size=n_draws).astype(float)
+    counts = draw_counts(n_tasks, n_draws, seed)
     complete = ~np.isnan(scores).any(axis=1)
     filled = np.where(np.isnan(scores), 0.0, scores)
     means = (counts @ filled.T) / n_tasks  # (draws, models)
@@ -158,8 +186,12 @@ def bootstrap(
     if by == "borda" and points is not None:
         ranks = ranks[:, np.arange(n_models) if point_rows is None else point_rows]
     if complete.any():
-        mean_lo = np.where(complete, np.nanpercentile(np.where(complete, means, 0.0), 2.5, axis=0), np.nan)
-        mean_hi = np.where(complete, np.nanpercentile(np.where(complete, means, 0.0), 97.5, axis=0), np.nan)
+        # Incomplete models' columns are NaN-free placeholders (masked below): plain
+        # percentile is several times faster than nanpercentile's per-column loop.
+        filled_means = np.where(complete, means, 0.0)
+        lo_hi = np.percentile(filled_means, [2.5, 97.5], axis=0)
+        mean_lo = np.where(complete, lo_hi[0], np.nan)
+        mean_hi = np.where(complete, lo_hi[1], np.nan)
     else:
         mean_lo = mean_hi = np.full(n_models, np.nan)
     # Percentiles of an integer rank: "lower" for the best end and "higher" for the worst so

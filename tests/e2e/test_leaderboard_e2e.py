@@ -92,7 +92,8 @@ def test_explorer_filters_pins_compare_and_shared_url(lb_url: str, page: Any, sc
         fresh.goto(url, wait_until="domcontentloaded")
         wait_for_script(fresh)
         fresh.get_by_text("Tasks sorted by the largest discrepancy").wait_for()
-        assert _chips(fresh, "lb_pins") == list(PINS)
+        fresh.locator(".st-key-lb_pins [data-tag]").first.wait_for()
+        assert _chips(fresh, "lb_pins") == list(PINS), url
         assert _chips(fresh, "lb_lgroups") == ["permissive"]
         assert _caption(fresh) == state
         assert fresh.get_by_role("tab", name="Compare", selected=True).is_visible()
