@@ -1,0 +1,158 @@
+"""Evaluate on your data: upload (or the demo), choose models, run, read the results.
+
+Thin page: widgets → ui.evaluation (uploads, running) → lib.evaluation / lib.report →
+render. A run is started from a form; on submit the choices are parked in the session and
+the page reruns with every widget disabled while the engine works inside ``st.status``.
+The engine writes runs transactionally (running → done/failed), so leaving the page mid-run
+leaves a run marked failed, never a half run shown as done.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.errors import UserError
+from lib.evaluation import datasets
+from ui import ensure_router
+from ui import evaluation as ev
+
+ensure_router()
+
+PENDING = "ev_pending"  # choices of a submitted form, consumed by the next run of the script
+DATASET = "ev_dataset"  # the validated Dataset
+RUN_ID = "ev_run_id"  # the run shown below
+KEY_VALUE = "ev_api_key_value"  # the API key (session only; survives page switches)
+
+ss = st.session_state
+pending = ss.pop(PENDING, None)
+running = pending is not None
+
+st.title("Evaluate on your data")
+st.caption(
+    "Which of these models is best **on your documents and questions**, and what does it cost? "
+    "Upload a small retrieval set (or use the demo), pick models, and get metrics with 95 % "
+    "confidence intervals, charts and a per-query drill-down. Leaderboard averages do not "
+    "predict your domain — this does."
+)
+
+# ---- 1. data ------------------------------------------------------------------------------
+st.subheader("1 · Data")
+c_demo, c_up = st.columns([2, 3], gap="large")
+with c_demo:
+    st.markdown(
+        "**Demo dataset** — *Northwind Cloud*, a fictional company's knowledge base: 149 docs "
+        "(product docs, API errors, runbooks, HR/IT policies, security FAQ, billing help) and 60 "
+        "questions, some paraphrased, some with exact error codes, some in German/Spanish/French."
+    )
+    if st.button("Use the demo dataset", key="ev_demo", disabled=running, icon=":material/dataset:"):
+        ss[DATASET] = ev.demo_dataset()
+        ss.pop(RUN_ID, None)
+with c_up:
+    files = st.file_uploader(
+        "…or upload your own",
+        type=["zip", "jsonl", "csv", "tsv"],
+        accept_multiple_files=True,
+        key="ev_files",
+        disabled=running,
+        help=(
+            "One **.zip** in BEIR layout (corpus.jsonl, queries.jsonl, qrels/test.tsv); or the **three files** "
+            "(names containing 'corpus', 'queries', and 'qrels' or 'test.tsv'); or one **pairs file** "
+            "(.csv/.tsv/.jsonl with columns query and document)."
+        ),
+    )
+    name = st.text_input("Dataset name (for separate files)", key="ev_name", disabled=running,
+                         placeholder="e.g. support-kb")
+    if files and st.button("Check and use these files", key="ev_use_files", disabled=running, type="primary"):
+        try:
+            ss[DATASET] = ev.save_any([ev.as_upload(f) for f in files], name)
+            ss.pop(RUN_ID, None)
+        except UserError as exc:
+            ss.pop(DATASET, None)
+            st.error(f"**These files cannot be used:** {exc}")
+
+ds: datasets.Dataset | None = ss.get(DATASET)
+if ds is not None:
+    st.success(
+        f"**{ds.name}**: {len(ds.doc_ids):,} documents · {len(ds.query_ids):,} queries · "
+        f"{ds.n_qrels:,} relevance judgements"
+        + (f" · {ds.dropped_queries} queries without a judgement ignored" if ds.dropped_queries else "")
+    )
+    for note in ds.notes:
+        st.caption(note)
+    with st.expander("Preview", expanded=False):
+        prev = ev.preview(ds)
+        t1, t2, t3 = st.tabs(["Documents", "Queries", "Judgements"])
+        t1.dataframe(prev["documents"], hide_index=True, width="stretch")
+        t2.dataframe(prev["queries"], hide_index=True, width="stretch")
+        t3.dataframe(prev["judgements"], hide_index=True, width="stretch")
+else:
+    st.info("Choose the demo dataset or upload files to continue.")
+
+# ---- 2. models and options ----------------------------------------------------------------
+st.subheader("2 · Models and options")
+options, default, where = ev.model_choices()
+with st.form("ev_form", border=True):
+    chosen = st.multiselect(
+        "Models",
+        options,
+        default=[d for d in default if d in options],
+        format_func=lambda s: f"{s}  ({where.get(s, 'custom')})",
+        disabled=running,
+        help="Your shortlist from the decision wizard, models found on this machine, BM25 (lexical baseline) "
+        "and API models. API models cost money per token.",
+    )
+    c1, c2, c3 = st.columns([3, 1, 2])
+    extra = c1.text_input(
+        "Another model (optional)",
+        placeholder="hub name, local folder, or openai:MODEL?base_url=…",
+        disabled=running,
+    )
+    k = c2.number_input("k", min_value=1, max_value=100, value=10, step=1, disabled=running,
+                        help="Cut-off for nDCG@k, Recall@k and P@k.")
+    sweep = c3.checkbox("Dimension / precision sweep", value=True, disabled=running,
+                        help="Also score dense models with truncated dimensions and int8/binary vectors.")
+    key = st.text_input(
+        "API key (for openai: models)",
+        value=ss.get(KEY_VALUE, ""),
+        type="password",
+        disabled=running,
+        help="Kept in this browser session only — never written to the database, logs or reports. "
+        "Without it, OPENAI_API_KEY or .streamlit/secrets.toml is used.",
+    )
+    submitted = st.form_submit_button(
+        "Running…" if running else "Run evaluation", type="primary", disabled=running or ds is None,
+        icon=":material/play_arrow:",
+    )
+
+if submitted and not running:
+    specs = list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])]))
+    ss[KEY_VALUE] = key
+    if not specs:
+        st.error("Choose at least one model.")
+    elif ds is None:
+        st.error("Choose a dataset first.")
+    else:
+        ss[PENDING] = {"specs": specs, "k": int(k), "sweep": bool(sweep)}
+        st.rerun()
+
+if running and ds is not None:
+    try:
+        ss[RUN_ID] = ev.run_with_progress(
+            ds, pending["specs"], pending["k"], pending["sweep"], ev.find_key(ss.get(KEY_VALUE) or None)
+        )
+        st.rerun()
+    except UserError as exc:
+        st.error(f"**The evaluation did not run:** {exc}")
+
+# ---- 3. results ---------------------------------------------------------------------------
+run_id = ss.get(RUN_ID)
+if run_id:
+    st.divider()
+    st.header("Results")
+    try:
+        ev.render_results(ev.load_run(run_id), key="ev")
+    except UserError as exc:
+        st.error(str(exc))
+    if st.button("Write the report for this run", key="ev_to_report", icon=":material/description:"):
+        ss["ems_report_runs"] = [run_id]
+        st.switch_page("pages/report.py")

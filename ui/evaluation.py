@@ -1,0 +1,481 @@
+"""Page helpers for Evaluate, Runs and Report: uploads, model choices, running, results.
+
+Uploads are written under ``<EMS_CACHE_DIR>/uploads/<content hash>/`` (never into the
+repository; ``data/cache`` is git-ignored) in the BEIR layout, so a run's
+``dataset_source`` stays readable and the per-query drill-down can show texts for past
+runs too. The API key typed into the page lives in ``st.session_state`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from lib import cost, pricing, report
+from lib.charts import evaluation as charts
+from lib.config import DATA_DIR, get_settings
+from lib.errors import UserError
+from lib.evaluation import datasets, runs
+from ui import data
+
+DEMO_DIR = DATA_DIR / "demo"
+API_KEY = "ev_api_key"  # session only: never stored, logged or put in a report
+SHORTLIST_KEY = "ems_shortlist"
+ASSUMPTIONS_KEY = "ems_cost_assumptions"
+OVERRIDES_KEY = "ems_price_overrides"
+
+
+def uploads_dir() -> Path:
+    """Where uploaded datasets are kept (beside the embedding cache, git-ignored)."""
+    return get_settings().cache_dir / "uploads"
+
+
+def _safe_name(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).stem).strip("-.")
+    return stem[:60] or "dataset"
+
+
+def _digest(parts: Sequence[bytes]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(hashlib.sha256(p).digest())
+    return h.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file's name and bytes (what Streamlit's ``UploadedFile`` gives)."""
+
+    name: str
+    data: bytes
+
+
+def as_upload(f: Any) -> Upload:
+    """Wrap a Streamlit ``UploadedFile`` (or anything with ``name`` and ``getvalue()``)."""
+    return Upload(str(f.name), bytes(f.getvalue()))
+
+
+def _ext(name: str, allowed: Sequence[str]) -> str:
+    ext = Path(name).suffix.lower()
+    if ext not in allowed:
+        raise UserError(f"{name}: expected a {' / '.join(allowed)} file, got '{ext or 'no extension'}'")
+    return ext
+
+
+def _validated(path: Path, originals: dict[str, str]) -> datasets.Dataset:
+    """Load with the engine's validation; messages name the user's files, not our copies."""
+    try:
+        return datasets.load_dataset(path)
+    except datasets.DatasetError as exc:
+        msg = str(exc)
+        for saved, original in sorted(originals.items(), key=lambda kv: -len(kv[0])):
+            msg = msg.replace(saved, original)
+        raise UserError(msg) from exc
+
+
+def save_zip(upload: Upload) -> datasets.Dataset:
+    """Store an uploaded BEIR ``.zip`` and validate it.
+
+    Args:
+        upload: The zip.
+
+    Returns:
+        The validated dataset (source: the stored zip).
+
+    Raises:
+        UserError: With the engine's message (file, line, field) when invalid.
+    """
+    _ext(upload.name, (".zip",))
+    folder = uploads_dir() / _digest([upload.data])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_safe_name(upload.name)}.zip"
+    path.write_bytes(upload.data)
+    return _validated(path, {str(path): upload.name})
+
+
+def save_files(corpus: Upload, queries: Upload, qrels: Upload, name: str = "") -> datasets.Dataset:
+    """Store separate corpus/queries/qrels files as a BEIR folder and validate them.
+
+    Args:
+        corpus: Corpus file (``.jsonl``, ``.csv`` or ``.tsv``).
+        queries: Queries file.
+        qrels: Judgements (``.tsv``, ``.csv`` or ``.jsonl``).
+        name: Dataset name (default: the corpus file's name).
+
+    Returns:
+        The validated dataset.
+
+    Raises:
+        UserError: With the engine's message when invalid.
+    """
+    exts = (".jsonl", ".csv", ".tsv")
+    ce, qe, re_ = _ext(corpus.name, exts), _ext(queries.name, exts), _ext(qrels.name, exts)
+    folder = uploads_dir() / _digest([corpus.data, queries.data, qrels.data]) / _safe_name(name or corpus.name)
+    (folder / "qrels").mkdir(parents=True, exist_ok=True)
+    paths = {folder / f"corpus{ce}": corpus, folder / f"queries{qe}": queries, folder / "qrels" / f"test{re_}": qrels}
+    for p, u in paths.items():
+        p.write_bytes(u.data)
+    return _validated(folder, {str(p): u.name for p, u in paths.items()})
+
+
+def save_pairs(upload: Upload) -> datasets.Dataset:
+    """Store a (query, relevant document) pairs file and validate it.
+
+    Args:
+        upload: ``.csv``, ``.tsv`` or ``.jsonl`` with ``query`` and ``document`` columns.
+
+    Returns:
+        The validated dataset.
+
+    Raises:
+        UserError: With the engine's message when invalid.
+    """
+    ext = _ext(upload.name, (".csv", ".tsv", ".jsonl"))
+    folder = uploads_dir() / _digest([upload.data])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_safe_name(upload.name)}{ext}"
+    path.write_bytes(upload.data)
+    return _validated(path, {str(path): upload.name})
+
+
+def _role(name: str) -> str | None:
+    low = Path(name).name.lower()
+    if "corpus" in low or "docs" in low or "documents" in low:
+        return "corpus"
+    if "quer" in low:
+        return "queries"
+    if "qrel" in low or Path(low).stem in ("test", "dev", "train", "judgements", "judgments"):
+        return "qrels"
+    return None
+
+
+def save_any(uploads: Sequence[Upload], name: str = "") -> datasets.Dataset:
+    """Store and validate whatever was dropped: one zip, one pairs file, or three BEIR files.
+
+    Args:
+        uploads: The files.
+        name: Dataset name for separate files.
+
+    Returns:
+        The validated dataset.
+
+    Raises:
+        UserError: When the combination is not understood or the data is invalid.
+    """
+    if len(uploads) == 1:
+        u = uploads[0]
+        return save_zip(u) if u.name.lower().endswith(".zip") else save_pairs(u)
+    if len(uploads) == 3:
+        roles = {_role(u.name): u for u in uploads}
+        if set(roles) == {"corpus", "queries", "qrels"}:
+            return save_files(roles["corpus"], roles["queries"], roles["qrels"], name)
+        raise UserError(
+            "Three files need names that say what they are: one with 'corpus', one with 'queries', and the "
+            "judgements named 'qrels…' or 'test.tsv' (got " + ", ".join(u.name for u in uploads) + ")."
+        )
+    raise UserError(
+        f"Upload one .zip (BEIR layout), one pairs file (.csv/.tsv/.jsonl), or three files "
+        f"(corpus, queries, qrels) — got {len(uploads)} files."
+    )
+
+
+def demo_dataset() -> datasets.Dataset:
+    """The built-in demo dataset (``data/demo``)."""
+    return datasets.load_dataset(DEMO_DIR)
+
+
+def preview(ds: datasets.Dataset, n: int = 5) -> dict[str, pd.DataFrame]:
+    """First rows of the documents, queries and judgements for a preview."""
+    qrel_rows = [(q, d, r) for q in ds.query_ids[:n] for d, r in ds.qrels[q].items()]
+    return {
+        "documents": pd.DataFrame({"id": ds.doc_ids[:n], "text": [t[:300] for t in ds.doc_texts[:n]]}),
+        "queries": pd.DataFrame({"id": ds.query_ids[:n], "text": ds.query_texts[:n]}),
+        "judgements": pd.DataFrame(qrel_rows, columns=["query", "document", "relevance"]),
+    }
+
+
+# --------------------------------------------------------------------------- models
+
+
+def local_models() -> list[str]:
+    """Model specs usable offline: packaged models and sentence-transformers models in the HF cache."""
+    from importlib.util import find_spec
+
+    from lib.evaluation import embedders
+
+    found: list[str] = []
+    for canonical, (module, _fn, _dist) in embedders.PACKAGED_MODELS.items():
+        if find_spec(module) is not None:
+            found.append("minilm" if canonical.endswith("all-MiniLM-L6-v2") else canonical)
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        for repo in scan_cache_dir().repos:
+            if repo.repo_type != "model":
+                continue
+            has_st = any(f.file_name == "modules.json" for rev in repo.revisions for f in rev.files)
+            if has_st and repo.repo_id not in embedders.PACKAGED_MODELS and repo.repo_id not in found:
+                found.append(repo.repo_id)
+    except Exception:  # no cache folder or an unreadable one: only packaged models
+        pass
+    return found
+
+
+def spec_for(mteb_name: str) -> str:
+    """The evaluation spec for an mteb model name (``openai/x`` → ``openai:x``)."""
+    if mteb_name.startswith("openai/"):
+        return "openai:" + mteb_name.split("/", 1)[1]
+    if mteb_name == "sentence-transformers/all-MiniLM-L6-v2":
+        return "minilm"
+    if mteb_name == report.MTEB_BM25:
+        return "bm25"
+    return mteb_name
+
+
+def model_choices() -> tuple[list[str], list[str], dict[str, str]]:
+    """(options, default selection, spec → how the app found it) for the model picker."""
+    shortlist = [spec_for(m) for m in (st.session_state.get(SHORTLIST_KEY) or [])]
+    local = local_models()
+    where: dict[str, str] = {}
+    for s in shortlist:
+        where[s] = "shortlist"
+    for s in local:
+        where.setdefault(s, "on this machine")
+    where.setdefault("bm25", "lexical baseline")
+    for s in ("openai:text-embedding-3-small", "openai:text-embedding-3-large"):
+        where.setdefault(s, "API (needs a key)")
+    options = list(where)
+    default = [s for s in shortlist] or [*local[:1], "bm25"]
+    return options, list(dict.fromkeys(default)), where
+
+
+# --------------------------------------------------------------------------- shared lookups
+
+
+def leaderboard() -> pd.DataFrame | None:
+    """The MTEB(eng, v2) summary table, or None without leaderboard data."""
+    if data.data_version() is None:
+        return None
+    try:
+        return data.summary(report.MTEB_BENCHMARK).df
+    except UserError:
+        return None
+
+
+def model_meta(names: Sequence[str]) -> dict[str, dict[str, object] | None]:
+    """Leaderboard metadata (licence, training data) per mteb name."""
+    if data.data_version() is None:
+        return {}
+    models = data.models()
+    out: dict[str, dict[str, object] | None] = {}
+    for n in names:
+        hit = models[models["name"] == n] if "name" in models.columns else models.iloc[0:0]
+        out[n] = hit.iloc[0].to_dict() if not hit.empty else None
+    return out
+
+
+def price_book() -> pricing.PriceBook:
+    """Prices with the session's overrides (as the Cost page uses them)."""
+    return pricing.load_prices(session_overrides=st.session_state.get(OVERRIDES_KEY, []))
+
+
+def assumptions() -> cost.CostAssumptions:
+    """The Cost page's assumptions, or the defaults."""
+    return report.assumptions_from(st.session_state.get(ASSUMPTIONS_KEY))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _load_run(run_id: str, db: str, status: str) -> runs.StoredRun:
+    del status  # part of the key: a run that finishes is read again
+    return runs.load_run(run_id, db)
+
+
+def load_run(run_id: str) -> runs.StoredRun:
+    """A stored run (cached per id and status)."""
+    listing = runs.list_runs(data.db_path())
+    row = listing[listing["run_id"] == run_id]
+    status = str(row.iloc[0]["status"]) if not row.empty else "missing"
+    return _load_run(run_id, data.db_path(), status)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _run_dataset(run_id: str, db: str, fingerprint: str) -> datasets.Dataset | None:
+    return report.run_dataset(runs.load_run(run_id, db))
+
+
+def run_dataset(stored: runs.StoredRun) -> datasets.Dataset | None:
+    """The texts behind a run (cached), or None when its source is gone."""
+    return _run_dataset(str(stored.run["run_id"]), data.db_path(), str(stored.run["dataset_fingerprint"]))
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_with_progress(
+    ds: datasets.Dataset, specs: Sequence[str], k: int, sweep: bool, api_key: str | None
+) -> str:
+    """Run the engine inside ``st.status`` with a progress bar; return the run id.
+
+    Leaving the page interrupts the script; the engine then records the run as ``failed``
+    in its own transaction, so a half run is never shown as done.
+    """
+    from lib.evaluation import engine
+
+    cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep))
+    with st.status(f"Evaluating {len(specs)} model(s) on {ds.name}…", expanded=True) as status:
+        bar = st.progress(0.0, text="starting")
+        log: list[str] = []
+
+        def progress(message: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
+            if not log or log[-1] != message.split(":")[0]:
+                log.append(message.split(":")[0])
+
+        try:
+            result = engine.evaluate(ds, cfg, db_path=data.db_path(), progress=progress, api_key=api_key)
+        except UserError as exc:
+            status.update(label=f"Evaluation failed: {exc}", state="error", expanded=True)
+            raise
+        status.update(label=f"Done in {result.wall_time_s:.1f} s — run {result.run_id}", state="complete",
+                      expanded=False)
+    return result.run_id
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _hit(v: object) -> str:
+    return "✅" if v else "·"
+
+
+def render_results(stored: runs.StoredRun, key: str) -> None:
+    """Metrics table with CIs and tie groups, charts, MTEB comparison and drill-down."""
+    r = stored.run
+    if r["status"] != "done":
+        st.warning(f"Run {r['run_id']} is **{r['status']}**" + (f": {r['error']}" if r.get("error") else "")
+                   + " — it has no results.")
+        return
+    k = int(r["k"])
+    metric = f"nDCG@{k}"
+    st.caption(
+        f"Run `{r['run_id']}` · dataset **{r['dataset_name']}** ({r['n_docs']:,} documents, {r['n_queries']:,} "
+        f"queries, {r['n_qrels']:,} judgements) · k = {k} · {float(r['wall_time_s'] or 0):.1f} s"
+    )
+    table = report.metrics_display(stored)
+    st.subheader("Metrics with 95 % confidence intervals")
+    numeric = [c for c in table.columns if c not in ("Model", "Spec", "Group") and not c.endswith("CI")]
+    st.dataframe(
+        table.drop(columns=["Spec"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            **{c: st.column_config.NumberColumn(c, format="%.3f") for c in numeric},
+            "Group": st.column_config.NumberColumn(
+                "Group", help="Tie group on the first metric: models in one group cannot be separated by a paired "
+                "test at α = 0.05. Group 1 = best."),
+        },
+    )
+    for line in report.significance_lines(stored, metric):
+        st.markdown(f"- {line}")
+    book = price_book()
+    mt = report.add_costs(report.model_table(stored, metric), book, assumptions())
+    lb = leaderboard()
+    ranks = report.rank_vs_mteb(mt, lb)
+    labels = dict(zip(mt["model"], mt["label"], strict=True))
+    figs = charts.figures(mt, stored.sweep, ranks, metric, labels)
+    st.subheader("Charts")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(figs["metric"], width="stretch", key=f"{key}_fig_metric")
+    c2.plotly_chart(figs["latency"], width="stretch", key=f"{key}_fig_latency")
+    c3, c4 = st.columns(2)
+    c3.plotly_chart(figs["cost"], width="stretch", key=f"{key}_fig_cost")
+    c3.caption("Monthly cost from the Cost page's assumptions (defaults unless you changed them there): "
+               + "; ".join(f"{a}: {b}" for a, b in zip(mt["label"], mt["cost_option"].where(mt["cost_option"] != "",
+                                                                                           mt["cost_note"]),
+                                                         strict=True)))
+    c4.plotly_chart(figs["dimensions"], width="stretch", key=f"{key}_fig_dims")
+    st.subheader("Your data vs MTEB")
+    st.caption(report.rank_agreement(ranks) if lb is not None else
+               "No leaderboard data loaded — see the Leaderboard page to compare with MTEB ranks.")
+    c5, c6 = st.columns([3, 2])
+    c5.plotly_chart(figs["ranks"], width="stretch", key=f"{key}_fig_ranks")
+    c6.dataframe(
+        ranks.rename(columns={"label": "Model", "mean": metric, "your_rank": "Your rank",
+                              "mteb_retrieval": "MTEB Retrieval", "mteb_rank": "MTEB rank",
+                              "mteb_position": "MTEB position (all)"}).drop(columns=["mteb_name"]),
+        hide_index=True, width="stretch",
+        column_config={metric: st.column_config.NumberColumn(format="%.3f"),
+                       "MTEB Retrieval": st.column_config.NumberColumn(format="%.3f")},
+    )
+    render_drilldown(stored, key)
+
+
+def render_drilldown(stored: runs.StoredRun, key: str) -> None:
+    """Per-query view: sortable query list, then one query's judged docs and every top-k."""
+    k = int(stored.run["k"])
+    metric = f"nDCG@{k}"
+    st.subheader("Per-query drill-down")
+    ds = run_dataset(stored)
+    if ds is None:
+        st.info("The dataset behind this run is no longer available (or changed), so texts are not shown; "
+                "ids and scores still are.")
+    how = st.radio(
+        "Sort queries by",
+        ["disagree", "failures", "id"],
+        format_func={"disagree": "where the models disagree most", "failures": "failures (a model scores 0)",
+                     "id": "query id"}.get,
+        horizontal=True, key=f"{key}_sort",
+    )
+    table = report.sort_queries(report.disagreement(stored, metric), str(how))
+    texts = report.query_texts(ds)
+    labels = {m: report.short_label(str(m)) for m in stored.models["model"]}
+    show = table.rename(columns=labels)
+    show.insert(1, "query", [texts.get(q, "") for q in table["query_id"]])
+    show["best"] = show["best"].map(labels)
+    show["worst"] = show["worst"].map(labels)
+    st.dataframe(
+        show, hide_index=True, width="stretch", height=260,
+        column_config={**{v: st.column_config.NumberColumn(f"{v} {metric}", format="%.2f") for v in labels.values()},
+                       "spread": st.column_config.NumberColumn("spread", format="%.2f"),
+                       "mean": st.column_config.NumberColumn("mean", format="%.2f"),
+                       "failures": st.column_config.NumberColumn("models at 0")},
+    )
+    if table.empty:
+        return
+    qid = st.selectbox(
+        "Open a query", list(table["query_id"]), key=f"{key}_query",
+        format_func=lambda q: f"{q} — {texts.get(q, '')[:90]}",
+    )
+    view = report.drilldown(stored, ds, str(qid), k)
+    st.markdown(f"**{view.query_id}** — {view.text or '(text unavailable)'}")
+    if not view.relevant.empty:
+        st.caption("Judged relevant (relevance 2 = answers it, 1 = useful context):")
+        st.dataframe(view.relevant, hide_index=True, width="stretch")
+    cols = st.columns(max(1, len(labels)))
+    for col, (model, label) in zip(cols, labels.items(), strict=False):
+        sub = view.topk[view.topk["model"] == model]
+        hits = int(sub["hit"].sum())
+        col.markdown(f"**{label}** — {hits} relevant in top {k}")
+        col.dataframe(
+            sub.assign(hit=sub["hit"].map(_hit))[["rank", "hit", "doc_id", "score", "text"]],
+            hide_index=True, width="stretch",
+            column_config={"score": st.column_config.NumberColumn(format="%.3f"),
+                           "hit": st.column_config.TextColumn("✓", width="small")},
+        )
+        missed = view.missed.get(str(model), ())
+        if missed:
+            col.caption("Missed: " + ", ".join(missed))
+
+
+def find_key(session_key: str | None) -> str | None:
+    """The API key: typed in this session, else environment / secrets (never stored)."""
+    from lib.evaluation import embedders
+
+    return embedders.find_api_key(session_key=session_key)
