@@ -674,7 +674,8 @@ def _machine(env: Mapping[str, Any]) -> str:
             f"torch {libs.get('torch', '?')}")
 
 
-def _assumption_rows(a: cost.CostAssumptions, measured: bool) -> tuple[tuple[str, str], ...]:
+def assumption_rows(a: cost.CostAssumptions, measured: bool) -> tuple[tuple[str, str], ...]:
+    """The cost assumptions and method as (label, text) lines for reports and pages."""
     docs_text = f"{a.documents:,} documents × {a.chunks_per_document:g} chunks × {a.tokens_per_chunk} tokens"
     rows = [
         ("Corpus", docs_text),
@@ -878,7 +879,7 @@ def build_report(
         title=title, question=question, context=context, created=(today or dt.date.today()).isoformat(),
         metric=metric, runs=tuple(infos), models=models, metrics_tables=tables, significance=sig,
         ranks=ranks, rank_sentence=rank_agreement(ranks),
-        assumptions=_assumption_rows(a, use_measured_throughput), price_sources=prices,
+        assumptions=assumption_rows(a, use_measured_throughput), price_sources=prices,
         recommendation=str(models.loc[rec, "label"]) if rec is not None else "",
         runner_up=str(models.loc[runner, "label"]) if runner is not None else "",
         reasons=tuple(reasons), risks=tuple(risks), shortlist=tuple(shortlist),
@@ -1167,3 +1168,50 @@ def to_html(rep: Report) -> str:
         parts.append("<hr>" + _md_to_html(rep.decision_markdown))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- run history
+
+
+def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
+    """Every run with its headline metrics, newest first (for the Runs page).
+
+    Args:
+        db_path: DuckDB file.
+
+    Returns:
+        ``run_id``, ``status`` (``interrupted`` when the user left mid-run), ``created_at``,
+        ``dataset``, ``models``, ``k``, ``queries``, ``wall_time_s``, ``best_model``,
+        ``best_ndcg``, ``best_recall``, ``error``.
+    """
+    from lib import store
+
+    listing = runs.list_runs(db_path)
+    if listing.empty:
+        return pd.DataFrame(columns=["run_id", "status", "created_at", "dataset", "models", "k", "queries",
+                                     "wall_time_s", "best_model", "best_ndcg", "best_recall", "error"])
+    with store.connect(db_path) as cur:
+        summ = cur.execute(
+            "SELECT s.run_id, s.model, s.metric, s.mean FROM eval_summary s JOIN eval_runs r USING (run_id)"
+            " WHERE s.metric IN ('nDCG@' || r.k, 'Recall@' || r.k)"
+        ).df()
+    rows = []
+    for r in listing.itertuples(index=False):
+        sub = summ[summ["run_id"] == r.run_id]
+        nd = sub[sub["metric"].str.startswith("nDCG@")].sort_values("mean", ascending=False)
+        best = str(nd.iloc[0]["model"]) if not nd.empty else ""
+        rec = sub[(sub["model"] == best) & sub["metric"].str.startswith("Recall@")]
+        error = "" if r.error is None or (isinstance(r.error, float) and math.isnan(r.error)) else str(r.error)
+        status = str(r.status)
+        if status == "failed" and re.search(r"StopException|RerunException|KeyboardInterrupt", error):
+            status = "interrupted"
+        models = r.models if isinstance(r.models, list) else json.loads(str(r.models))
+        rows.append({
+            "run_id": r.run_id, "status": status, "created_at": r.created_at, "dataset": r.dataset_name,
+            "models": ", ".join(models), "k": int(r.k), "queries": int(r.n_queries),
+            "wall_time_s": r.wall_time_s, "best_model": best,
+            "best_ndcg": float(nd.iloc[0]["mean"]) if not nd.empty else math.nan,
+            "best_recall": float(rec.iloc[0]["mean"]) if not rec.empty else math.nan,
+            "error": error,
+        })
+    return pd.DataFrame(rows)

@@ -99,3 +99,14 @@ def test_invalid_upload_shows_engine_message() -> None:
     msg = at.error[0].value
     assert "my_corpus.jsonl" in msg and "line 2" in msg
     assert "uploads" not in msg  # the user's file name, not our stored copy
+
+
+def test_report_page_offers_download_for_this_run(finished: AppTest) -> None:
+    run_id = finished.session_state["ev_run_id"]
+    at = AppTest.from_file(str(ROOT / "pages" / "report.py"), default_timeout=120)
+    at.session_state["ems_report_runs"] = [run_id]
+    at.run()
+    _no_errors(at)
+    assert [b.proto.label for b in at.get("download_button")] == ["Download HTML report", "Download Markdown"]
+    assert "Recommended: all-MiniLM-L6-v2" in at.success[0].value
+    assert any("nDCG@10 0." in m.value for m in at.markdown)  # a real number in the reasons
