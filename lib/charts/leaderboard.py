@@ -110,15 +110,15 @@ def _hover(df: pd.DataFrame, score_col: str, extra: Sequence[tuple[str, str]]) -
 
 
 def _empty(title: str, why: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(
-        title=title,
-        height=HEIGHT,
-        annotations=[{"text": why, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}],
-        xaxis={"visible": False},
-        yaxis={"visible": False},
+    return go.Figure(
+        layout=dict(
+            title=title,
+            height=HEIGHT,
+            annotations=[{"text": why, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}],
+            xaxis={"visible": False},
+            yaxis={"visible": False},
+        )
     )
-    return fig
 
 
 def _frontier_scatter(
@@ -146,7 +146,7 @@ def _frontier_scatter(
     front = pareto_front(d[x_col].to_numpy(), d[score_col].to_numpy())
     d["_front"] = front
     pinned = d[PIN_COL].fillna(False).astype(bool) if PIN_COL in d else pd.Series(False, index=d.index)
-    fig = go.Figure()
+    traces: list[go.Scatter | go.Scatterpolar] = []
     groups: list[tuple[str, pd.Series, dict[str, object]]] = []
     if split_col is not None and split_col in d:
         is_split = d[split_col] == split_value
@@ -159,7 +159,7 @@ def _frontier_scatter(
         part = d[sel]
         if part.empty:
             continue
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=part[x_col],
                 y=part[score_col],
@@ -175,7 +175,7 @@ def _frontier_scatter(
     f = d[d["_front"]].sort_values(x_col)
     labelled = set(label_positions(len(f)))
     texts = [_short(m) if i in labelled else "" for i, m in enumerate(f["Model"])]
-    fig.add_trace(
+    traces.append(
         go.Scatter(
             x=f[x_col],
             y=f[score_col],
@@ -195,16 +195,19 @@ def _frontier_scatter(
     xaxis: dict[str, object] = {"title": x_title, "type": "log" if log_x else "linear", "tickangle": 0}
     if tickvals is not None:
         xaxis.update(tickvals=list(tickvals), ticktext=list(ticktext or []))
-    fig.update_layout(
-        title={"text": title, "x": 0.01},
-        height=HEIGHT,
-        xaxis=xaxis,
-        yaxis={"title": f"{score_col} (×100)"},
-        legend=LEGEND,
-        margin=MARGIN,
-        hovermode="closest",
+    # One constructor call: update_layout after the fact re-validates the whole layout.
+    return go.Figure(
+        data=traces,
+        layout=dict(
+            title={"text": title, "x": 0.01},
+            height=HEIGHT,
+            xaxis=xaxis,
+            yaxis={"title": f"{score_col} (×100)"},
+            legend=LEGEND,
+            margin=MARGIN,
+            hovermode="closest",
+        ),
     )
-    return fig
 
 
 def score_vs_params(df: pd.DataFrame, score_col: str) -> go.Figure:
@@ -297,13 +300,13 @@ def radar(means: pd.DataFrame, models: Sequence[str]) -> go.Figure:
     types = [c for c in means.columns if c != "Model"]
     if not models or not types:
         return _empty("Task-type profile", "Pin models to compare their task-type profile.")
-    fig = go.Figure()
+    traces: list[go.Scatter | go.Scatterpolar] = []
     for i, m in enumerate(models):
         row = means[means["Model"] == m]
         if row.empty:
             continue
         vals = [float(row.iloc[0][t]) if pd.notna(row.iloc[0][t]) else None for t in types]
-        fig.add_trace(
+        traces.append(
             go.Scatterpolar(
                 r=[*vals, vals[0]],
                 theta=[*types, types[0]],
@@ -315,14 +318,17 @@ def radar(means: pd.DataFrame, models: Sequence[str]) -> go.Figure:
                 hovertemplate="%{theta}: %{r:.2f}<extra>" + m + "</extra>",
             )
         )
-    fig.update_layout(
-        title={"text": "Task-type profile of pinned models (×100; gaps = missing results)", "x": 0.01},
-        height=HEIGHT + 40,
-        polar={"radialaxis": {"visible": True}},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08},
-        margin={"l": 60, "r": 60, "t": 70, "b": 60},
+    # One constructor call: update_layout after the fact re-validates the whole layout.
+    return go.Figure(
+        data=traces,
+        layout=dict(
+            title={"text": "Task-type profile of pinned models (×100; gaps = missing results)", "x": 0.01},
+            height=HEIGHT + 40,
+            polar={"radialaxis": {"visible": True}},
+            legend={"orientation": "h", "yanchor": "top", "y": -0.08},
+            margin={"l": 60, "r": 60, "t": 70, "b": 60},
+        ),
     )
-    return fig
 
 
 def score_over_time(df: pd.DataFrame, score_col: str) -> go.Figure:
@@ -344,7 +350,7 @@ def score_over_time(df: pd.DataFrame, score_col: str) -> go.Figure:
     pinned = d[PIN_COL].fillna(False).astype(bool) if PIN_COL in d else pd.Series(False, index=d.index)
     best = d[score_col].cummax()
     record = d[d[score_col] >= best].drop_duplicates(score_col)
-    fig = go.Figure()
+    traces: list[go.Scatter | go.Scatterpolar] = []
     for name, sel, marker in (
         ("Models", ~pinned, {"color": POINT_COLOR, "size": 8}),
         ("Pinned", pinned, {"color": PIN_COLOR, "size": 14, "symbol": "star"}),
@@ -352,7 +358,7 @@ def score_over_time(df: pd.DataFrame, score_col: str) -> go.Figure:
         part = d[sel]
         if part.empty:
             continue
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=part["_date"],
                 y=part[score_col],
@@ -365,7 +371,7 @@ def score_over_time(df: pd.DataFrame, score_col: str) -> go.Figure:
                 hoverinfo="text",
             )
         )
-    fig.add_trace(
+    traces.append(
         go.Scatter(
             x=[*record["_date"], d["_date"].max()],
             y=[*record[score_col], record[score_col].iloc[-1]],
@@ -375,15 +381,18 @@ def score_over_time(df: pd.DataFrame, score_col: str) -> go.Figure:
             hoverinfo="skip",
         )
     )
-    fig.update_layout(
-        title={"text": title, "x": 0.01},
-        height=HEIGHT,
-        xaxis={"title": "Release date"},
-        yaxis={"title": f"{score_col} (×100)"},
-        legend=LEGEND,
-        margin=MARGIN,
+    # One constructor call: update_layout after the fact re-validates the whole layout.
+    return go.Figure(
+        data=traces,
+        layout=dict(
+            title={"text": title, "x": 0.01},
+            height=HEIGHT,
+            xaxis={"title": "Release date"},
+            yaxis={"title": f"{score_col} (×100)"},
+            legend=LEGEND,
+            margin=MARGIN,
+        ),
     )
-    return fig
 
 
 def webgl_trace_count(figures: Sequence[go.Figure]) -> int:

@@ -210,7 +210,7 @@ def borda_inputs(
     """Per-task Borda points exactly as ``summary_table`` ranks them.
 
     Reads the cached per-benchmark aggregates of :mod:`lib.leaderboard.ranking` (its
-    ``_benchmark_data``; no extra database work) so the bootstrap re-ranks on the same
+    ``benchmark_data``; no extra database work) so the bootstrap re-ranks on the same
     numbers mteb's rank comes from: raw per-task means of every model that ran the task
     (or per task::subset for ``mean_subset`` benchmarks), ranked among them, with
     ``n_models`` = models with any complete task.
@@ -226,7 +226,7 @@ def borda_inputs(
     """
     from lib.leaderboard import ranking
 
-    data = ranking._benchmark_data(benchmark, db, languages)
+    data = ranking.benchmark_data(benchmark, db, languages)
     keep = set(tasks) if tasks is not None else None
     ptl = data.per_task_long if keep is None else data.per_task_long[data.per_task_long["task_name"].isin(keep)]
     wide = ptl.pivot(index=["model_name", "experiment_id"], columns="task_name", values="score")

@@ -234,9 +234,7 @@ FROM j GROUP BY ALL
 """
 
 
-def _per_task(
-    cur: store.duckdb.DuckDBPyConnection, scope: str, params: list[object], by_subset: bool
-) -> pd.DataFrame:
+def _per_task(cur: store.duckdb.DuckDBPyConnection, scope: str, params: list[object], by_subset: bool) -> pd.DataFrame:
     """Per (model, experiment, task[, subset]) means, nulled by mteb's incompleteness rule.
 
     mteb nulls a model's task score when it has fewer scored (subset, split) cells than
@@ -291,6 +289,25 @@ def _model_meta(cur: store.duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
+def _format_meta(meta: pd.DataFrame, bench_tasks: Sequence[str]) -> pd.DataFrame:
+    """mteb's metadata columns, formatted once per benchmark and data version.
+
+    ``_trained_on`` keeps only the benchmark's tasks of each model's training data (None
+    when unknown), so the zero-shot share of any task subset is a small set operation.
+    """
+    m = meta.copy()
+    m["Max Tokens"] = m["max_tokens"].map(lambda x: None if pd.isna(x) else int(x)).astype("Int64")
+    m["Embedding Dimensions"] = m["embed_dim"].astype("Int64")
+    m["Total Parameters (B)"] = m["n_parameters"].map(_format_params).astype("Float64")
+    m["Active Parameters (B)"] = m["n_active_parameters"].map(_format_params).astype("Float64")
+    m["Release Date"] = m["release_date"].map(lambda d: None if pd.isna(d) else str(pd.Timestamp(d).date()))
+    tasks = set(bench_tasks)
+    m["_trained_on"] = m["training_datasets_all"].map(
+        lambda t: frozenset(tasks.intersection(t)) if isinstance(t, (list, tuple, np.ndarray)) else None
+    )
+    return m
+
+
 def _format_params(n: object) -> float | None:
     # mteb's _format_n_parameters: billions rounded to 1M precision.
     if n is None or (isinstance(n, float) and np.isnan(n)) or n is pd.NA:
@@ -298,13 +315,11 @@ def _format_params(n: object) -> float | None:
     return round(float(n) / 1e9, 3)  # type: ignore[arg-type]
 
 
-def _zero_shot(training: object, task_cols: Sequence[str]) -> int:
+def _zero_shot(trained_on: frozenset[str] | None, task_cols: Sequence[str]) -> int:
     # mteb's _zero_shot_pct_cached; -1 when the model's training data is unknown.
-    if not task_cols:
+    if not task_cols or trained_on is None:
         return -1
-    if not isinstance(training, (list, tuple, np.ndarray)):
-        return -1  # NULL: mteb does not know the training data
-    overlap = set(training) & set(task_cols)
+    overlap = trained_on.intersection(task_cols)
     return int(100 - 100 * (len(overlap) / len(task_cols)))
 
 
@@ -332,7 +347,7 @@ def summary_table(
     Returns:
         The summary table.
     """
-    data = _benchmark_data(benchmark, db, languages)
+    data = benchmark_data(benchmark, db, languages)
     per_task_long, borda_long, per_subset = data.per_task_long, data.borda_long, data.per_subset
     if tasks is not None:
         keep = set(tasks)
@@ -345,8 +360,11 @@ def summary_table(
 
 
 @dataclass(frozen=True)
-class _BenchmarkData:
-    """A benchmark's aggregated cells, read once per data version (see _benchmark_data)."""
+class BenchmarkData:
+    """A benchmark's aggregated cells (per-task means, Borda inputs, formatted metadata), read once per data version.
+
+    Public so the explorer's rank bootstrap works on exactly the numbers the rank comes from.
+    """
 
     info: BenchmarkInfo
     per_task_long: pd.DataFrame
@@ -358,11 +376,11 @@ class _BenchmarkData:
 
 
 _CACHE_SIZE = 16
-_cache: OrderedDict[tuple[object, ...], _BenchmarkData] = OrderedDict()
+_cache: OrderedDict[tuple[object, ...], BenchmarkData] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _benchmark_data(benchmark: str, db: str | Path | None, languages: Sequence[str] | None) -> _BenchmarkData:
+def benchmark_data(benchmark: str, db: str | Path | None, languages: Sequence[str] | None) -> BenchmarkData:
     """The per-(model, task) aggregates of a benchmark, cached per data version.
 
     Everything a task subset needs is per task (mteb's incompleteness rule and the Borda
@@ -393,8 +411,8 @@ def _benchmark_data(benchmark: str, db: str | Path | None, languages: Sequence[s
                 [info.name],
             ).fetchall()
         ]
-        meta = _model_meta(cur)
-    data = _BenchmarkData(info, per_task_long, borda_long, per_subset, types, order, meta)
+        meta = _format_meta(_model_meta(cur), order)
+    data = BenchmarkData(info, per_task_long, borda_long, per_subset, types, order, meta)
     with _cache_lock:
         _cache[key] = data
         while len(_cache) > _CACHE_SIZE:
@@ -472,15 +490,19 @@ def _build(
 
     # Attach mteb's model metadata (inner join: models without ModelMeta drop out).
     m = meta.copy()
-    m["Max Tokens"] = m["max_tokens"].map(lambda x: None if pd.isna(x) else int(x)).astype("Int64")
-    m["Embedding Dimensions"] = m["embed_dim"].astype("Int64")
-    m["Total Parameters (B)"] = m["n_parameters"].map(_format_params).astype("Float64")
-    m["Active Parameters (B)"] = m["n_active_parameters"].map(_format_params).astype("Float64")
-    m["Release Date"] = m["release_date"].map(lambda d: None if pd.isna(d) else str(pd.Timestamp(d).date()))
-    m["Zero-shot"] = m["training_datasets_all"].map(lambda t: _zero_shot(t, sorted(task_cols))).astype("Int64")
+    m["Zero-shot"] = m["_trained_on"].map(lambda t: _zero_shot(t, task_cols)).astype("Int64")
     out = out.merge(
-        m[["model_name", "Zero-shot", "Active Parameters (B)", "Total Parameters (B)",
-           "Embedding Dimensions", "Max Tokens", "Release Date"]],
+        m[
+            [
+                "model_name",
+                "Zero-shot",
+                "Active Parameters (B)",
+                "Total Parameters (B)",
+                "Embedding Dimensions",
+                "Max Tokens",
+                "Release Date",
+            ]
+        ],
         on="model_name",
         how="inner",
     ).rename(columns={"model_name": "Model", "experiment_id": EXPERIMENT_COL})

@@ -82,25 +82,20 @@ def min_rank_rows(values: np.ndarray) -> np.ndarray:
         (draws, models) integer ranks, 1 = best.
     """
     v = np.where(np.isnan(values), -np.inf, values)
-    finite = v[np.isfinite(v)]
-    # Borda sums are half-integers below 2^23: exact in float32, whose sort is ~2x faster.
-    if (
-        v.size
-        and np.all(np.isfinite(v) | np.isneginf(v))
-        and np.abs(finite).max(initial=0) < 2**23
-        and np.array_equal(finite * 2, np.round(finite * 2))
-    ):
-        v = v.astype(np.float32)
-    order = np.argsort(-v, axis=1, kind="stable")  # best first
+    # Ties are resolved from the sorted values below, so the sort need not be stable:
+    # introsort is several times faster than the stable sort on (1000 draws x 400 models).
+    order = np.argsort(-v, axis=1)  # best first
     s = np.take_along_axis(v, order, axis=1)
     n_rows, n = v.shape
-    idx = np.broadcast_to(np.arange(n), (n_rows, n))
     # In each sorted row a tie run shares the position of its first element.
     new_value = np.ones((n_rows, n), dtype=bool)
     new_value[:, 1:] = s[:, 1:] != s[:, :-1]
+    idx = np.broadcast_to(np.arange(n, dtype=np.int32), (n_rows, n))
     start = np.maximum.accumulate(np.where(new_value, idx, 0), axis=1)
-    ranks = np.empty((n_rows, n), dtype=int)
-    np.put_along_axis(ranks, order, start + 1, axis=1)
+    # Scatter back through flat indices (cheaper than put_along_axis).
+    ranks = np.empty((n_rows, n), dtype=np.int32)
+    flat = (order + (np.arange(n_rows, dtype=np.intp)[:, None] * n)).ravel()
+    ranks.ravel()[flat] = (start + 1).ravel()
     return ranks
 
 
