@@ -1,0 +1,178 @@
+"""lib.report: analysis of stored runs and the report (Markdown, self-contained HTML, CLI)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lib import report, store
+from lib.evaluation import engine, runs
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "demo"
+EVIL_QUERY = '<script>alert("x")</script> =HYPERLINK("http://evil","click")'
+
+
+@pytest.fixture(scope="module")
+def evil_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with one query and one document carrying HTML and a spreadsheet formula."""
+    d = tmp_path_factory.mktemp("evil") / "evil"
+    shutil.copytree(DEMO, d)
+    q = [json.loads(line) for line in (d / "queries.jsonl").read_text().splitlines()]
+    q[5]["text"] = EVIL_QUERY + " " + q[5]["text"]
+    (d / "queries.jsonl").write_text("\n".join(json.dumps(x) for x in q) + "\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("repdb") / "rep.duckdb"
+
+
+@pytest.fixture(scope="module")
+def run_ids(db: Path, evil_dir: Path) -> tuple[str, str]:
+    a = engine.evaluate(evil_dir, engine.EvaluationConfig(models=("bm25",)), db_path=db).run_id
+    b = engine.evaluate(evil_dir, engine.EvaluationConfig(models=("minilm", "bm25")), db_path=db).run_id
+    return a, b
+
+
+def test_metrics_display_and_significance(db: Path, run_ids: tuple[str, str]) -> None:
+    s = runs.load_run(run_ids[1], db)
+    t = report.metrics_display(s)
+    assert list(t["Model"]) == ["all-MiniLM-L6-v2", "BM25"]
+    assert list(t["Group"]) == [1, 2]
+    wide = s.summary_table(["nDCG@10"])
+    assert t.loc[0, "nDCG@10"] == pytest.approx(wide.at["minilm", "nDCG@10"])
+    lines = report.significance_lines(s, "nDCG@10")
+    assert lines[0].startswith("all-MiniLM-L6-v2 beats BM25")
+    pair = s.pairs[s.pairs["metric"] == "nDCG@10"].iloc[0]
+    assert f"{abs(pair.mean_diff):.3f}" in lines[0] and f"p = {pair.p_value:.4f}" in lines[0]
+
+
+def test_rank_vs_mteb_uses_retrieval_mean() -> None:
+    models = pd.DataFrame({"label": ["A", "B", "C"], "mteb_name": ["a", "b", "zzz"], "mean": [0.5, 0.7, 0.9]})
+    lb = pd.DataFrame({"Model": ["a", "b", "x"], "Retrieval": [0.6, 0.4, 0.9]})
+    r = report.rank_vs_mteb(models, lb)
+    assert list(r["mteb_rank"].astype("float")) == [1, 2, pytest.approx(float("nan"), nan_ok=True)]
+    assert list(r["your_rank"][:2]) == [2, 1]  # among the models MTEB scores
+    assert list(r["mteb_position"][:2]) == [2, 3]  # x (0.9) is first overall
+    assert "A #1 → #2" in report.rank_agreement(r)
+
+
+def test_disagreement_and_drilldown(db: Path, run_ids: tuple[str, str]) -> None:
+    s = runs.load_run(run_ids[1], db)
+    d = report.disagreement(s, "nDCG@10")
+    assert d["spread"].is_monotonic_decreasing
+    pq = s.per_query.pivot(index="query_id", columns="model", values="nDCG@10")
+    top = d.iloc[0]
+    assert top["spread"] == pytest.approx(abs(pq.loc[top.query_id, "minilm"] - pq.loc[top.query_id, "bm25"]))
+    f = report.sort_queries(d, "failures")
+    assert f["failures"].is_monotonic_decreasing
+    ds = report.run_dataset(s)
+    assert ds is not None
+    v = report.drilldown(s, ds, "q06")
+    assert v.text.startswith(EVIL_QUERY)
+    assert list(v.relevant["doc_id"]) == ["it-006"]
+    mini = v.topk[v.topk["model"] == "minilm"]
+    assert len(mini) == 10 and list(mini["rank"]) == list(range(1, 11))
+    assert mini["hit"].sum() == (mini["doc_id"] == "it-006").sum()
+    assert v.missed["minilm"] == (() if mini["hit"].any() else ("it-006",))
+
+
+def test_compare_runs_same_data(db: Path, run_ids: tuple[str, str]) -> None:
+    a, b = (runs.load_run(r, db) for r in run_ids)
+    c = report.compare_runs(a, b, "nDCG@10")
+    assert c.same_data
+    assert any("Models added: minilm" in x for x in c.changes)
+    t = c.table.set_index("model")
+    assert t.at["minilm", "status"] == "added"
+    assert t.at["bm25", "delta"] == pytest.approx(0.0)
+    assert t.at["bm25", "significant"] is False
+
+
+def test_defuse_and_escape() -> None:
+    assert report.defuse('=HYPERLINK("x")') == "'=HYPERLINK(\"x\")"
+    assert report.defuse("+1") == "'+1" and report.defuse("ok") == "ok"
+    assert report.h("<b>") == "&lt;b&gt;"
+    assert report.md_text("a|b <i>*x*</i>") == r"a\|b \<i\>\*x\*\</i\>"
+
+
+def test_report_html_is_self_contained_and_escaped(db: Path, run_ids: tuple[str, str]) -> None:
+    rep = report.build_report([run_ids[1]], db_path=db, shortlist=["sentence-transformers/all-MiniLM-L6-v2"],
+                              context="Team <Search> & co", decision_markdown="## Wizard\n\n<b>raw</b>")
+    html = report.to_html(rep)
+    assert html.count("<script") >= 2  # plotly.js + chart calls
+    assert not re.search(r"<script[^>]*\bsrc=", html)  # nothing loaded from a CDN: works offline
+    assert html.count("plotly.js v") <= 2  # the library is embedded once
+    evil = dataclasses.replace(rep, examples=pd.DataFrame({"query_id": ["q06"], "query": [EVIL_QUERY]}),
+                               title='=HYPERLINK("http://evil")')
+    html = report.to_html(evil)
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert" in html  # the query text, escaped
+    assert "&#x27;=HYPERLINK" in html  # formula defused (quote prefix, then HTML-escaped)
+    assert "Team &lt;Search&gt; &amp; co" in html
+    assert "&lt;b&gt;raw&lt;/b&gt;" in html  # raw HTML in Markdown sections is escaped
+    s = runs.load_run(run_ids[1], db)
+    ndcg = s.summary_table(["nDCG@10"]).at["minilm", "nDCG@10"]
+    assert f"{ndcg:.3f}" in html
+    assert "Recommended: all-MiniLM-L6-v2" in html
+    for section in ("Question and context", "Cost assumptions", "Price sources", "Risks and caveats",
+                    "Your data vs MTEB"):
+        assert section in html
+
+
+def test_report_markdown(db: Path, run_ids: tuple[str, str]) -> None:
+    rep = report.build_report(list(run_ids), db_path=db, with_figures=False)
+    md = report.to_markdown(rep)
+    assert "**Recommended: all-MiniLM-L6-v2" in md
+    assert "Runner-up BM25" in md or "runner-up: **BM25" in md
+    assert "<script>" not in md
+    evil = report.to_markdown(dataclasses.replace(rep, examples=pd.DataFrame({"q": [EVIL_QUERY]})))
+    assert "\\<script\\>" in evil and "<script>" not in evil and "'=HYPERLINK" not in evil  # not at cell start
+    assert re.search(r"\| all-MiniLM-L6-v2 \| 0\.\d{3} \| 0\.\d{3}–0\.\d{3} \| 1 \|", md)
+    assert "Small sample" in md
+
+
+def test_report_never_contains_the_api_key(db: Path, run_ids: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET-123")
+    rep = report.build_report([run_ids[1]], db_path=db)
+    assert "SECRET" not in report.to_html(rep) and "SECRET" not in report.to_markdown(rep)
+
+
+def test_report_refuses_unfinished_runs(db: Path) -> None:
+    runs.start_run(db, run_id="r-running", dataset={"name": "d", "source": "", "split": "test", "fingerprint": "f",
+                                                     "n_docs": 1, "n_queries": 1, "n_qrels": 1},
+                   k=10, models=["bm25"], config={}, environment={})
+    with pytest.raises(report.UserError, match="running"):
+        report.build_report(["r-running"], db_path=db)
+    with pytest.raises(report.UserError):
+        report.build_report([], db_path=db)
+
+
+def test_runs_overview(db: Path, run_ids: tuple[str, str]) -> None:
+    o = report.runs_overview(db).set_index("run_id")
+    assert o.at[run_ids[1], "best_model"] == "minilm"
+    assert o.at[run_ids[0], "best_model"] == "bm25"
+    assert o.at["r-running", "status"] == "running"
+
+
+def test_cli_writes_html_and_markdown(db: Path, run_ids: tuple[str, str], tmp_path: Path) -> None:
+    store.close(db)  # one process per DuckDB file
+    for name in ("r.html", "r.md"):
+        out = tmp_path / name
+        proc = subprocess.run([sys.executable, "-m", "lib", "report", *run_ids, "--out", str(out), "--db", str(db)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        text = out.read_text()
+        assert "Recommended: all-MiniLM-L6-v2" in text
+    proc = subprocess.run([sys.executable, "-m", "lib", "report", "nope", "--out", str(tmp_path / "x.html"),
+                           "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no evaluation run" in proc.stderr
