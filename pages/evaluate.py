@@ -120,7 +120,7 @@ with st.form("ev_form", border=True):
         "Without it, OPENAI_API_KEY or .streamlit/secrets.toml is used.",
     )
     submitted = st.form_submit_button(
-        "Running…" if running else "Run evaluation", type="primary", disabled=running or ds is None,
+        "Run evaluation", type="primary", disabled=running or ds is None,
         icon=":material/play_arrow:",
     )
 

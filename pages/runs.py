@@ -26,7 +26,9 @@ if overview.empty:
     st.info("No evaluation runs yet — start one on **Evaluate on your data**.")
     st.stop()
 
-STATUS = {"done": "✅ done", "failed": "❌ failed", "interrupted": "⏹ interrupted", "running": "⏳ running"}
+# Plain symbols, not emoji: emoji fonts are missing on many Linux desktops (they render as boxes).
+STATUS = {"done": "✓ done", "failed": "✗ failed", "interrupted": "✗ interrupted (page left mid-run)",
+          "running": "… running"}
 show = overview.assign(status=overview["status"].map(lambda s: STATUS.get(s, s)))
 st.dataframe(
     show,

@@ -37,11 +37,11 @@ def test_history_lists_runs_with_metrics_and_status(two_runs: tuple[str, str]) -
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     _no_errors(at)
     table = at.dataframe[0].value.set_index("run_id")
-    assert table.at[b, "status"] == "✅ done"
+    assert table.at[b, "status"] == "✓ done"
     assert table.at[b, "best_model"] == "minilm"
     assert 0.6 < table.at[b, "best_ndcg"] <= 1
     assert table.at[a, "best_model"] == "bm25"
-    assert table.at["20000101-000000-deadbeef", "status"] == "⏹ interrupted"
+    assert table.at["20000101-000000-deadbeef", "status"].startswith("✗ interrupted")
 
 
 def test_open_and_compare(two_runs: tuple[str, str]) -> None:

@@ -352,7 +352,7 @@ def run_with_progress(
 
 
 def _hit(v: object) -> str:
-    return "✅" if v else "·"
+    return "✓" if v else ""  # not an emoji: they render as boxes without an emoji font
 
 
 def render_results(stored: runs.StoredRun, key: str) -> None:
@@ -396,24 +396,28 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
     c2.plotly_chart(figs["latency"], width="stretch", key=f"{key}_fig_latency")
     c3, c4 = st.columns(2)
     c3.plotly_chart(figs["cost"], width="stretch", key=f"{key}_fig_cost")
-    c3.caption("Monthly cost from the Cost page's assumptions (defaults unless you changed them there): "
-               + "; ".join(f"{a}: {b}" for a, b in zip(mt["label"], mt["cost_option"].where(mt["cost_option"] != "",
-                                                                                           mt["cost_note"]),
-                                                         strict=True)))
+    options = [
+        f"{lab}: {opt.split(' · ', 1)[-1]}" if opt else f"{lab}: {note}"
+        for lab, opt, note in zip(mt["label"], mt["cost_option"], mt["cost_note"], strict=True)
+    ]
+    c3.caption("Cheapest way to run each model under the Cost page's assumptions (its defaults unless you changed "
+               "them there) — " + "; ".join(options) + ".")
     c4.plotly_chart(figs["dimensions"], width="stretch", key=f"{key}_fig_dims")
     st.subheader("Your data vs MTEB")
-    st.caption(report.rank_agreement(ranks) if lb is not None else
-               "No leaderboard data loaded — see the Leaderboard page to compare with MTEB ranks.")
-    c5, c6 = st.columns([3, 2])
-    c5.plotly_chart(figs["ranks"], width="stretch", key=f"{key}_fig_ranks")
-    c6.dataframe(
-        ranks.rename(columns={"label": "Model", "mean": metric, "your_rank": "Your rank",
-                              "mteb_retrieval": "MTEB Retrieval", "mteb_rank": "MTEB rank",
-                              "mteb_position": "MTEB position (all)"}).drop(columns=["mteb_name"]),
-        hide_index=True, width="stretch",
-        column_config={metric: st.column_config.NumberColumn(format="%.3f"),
-                       "MTEB Retrieval": st.column_config.NumberColumn(format="%.3f")},
-    )
+    if lb is None:
+        st.info("No leaderboard data loaded, so MTEB ranks cannot be shown — load it on the Leaderboard page.")
+    else:
+        st.caption(report.rank_agreement(ranks))
+        c5, c6 = st.columns([3, 2])
+        c5.plotly_chart(figs["ranks"], width="stretch", key=f"{key}_fig_ranks")
+        c6.dataframe(
+            ranks.rename(columns={"label": "Model", "mean": metric, "your_rank": "Your rank",
+                                  "mteb_retrieval": "MTEB Retrieval", "mteb_rank": "MTEB rank",
+                                  "mteb_position": "MTEB position (all)"}).drop(columns=["mteb_name"]),
+            hide_index=True, width="stretch",
+            column_config={metric: st.column_config.NumberColumn(format="%.3f"),
+                           "MTEB Retrieval": st.column_config.NumberColumn(format="%.3f")},
+        )
     render_drilldown(stored, key)
 
 

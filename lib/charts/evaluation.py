@@ -123,9 +123,16 @@ def _scatter(
                 f"<br>95 % CI {row.low:.3f}–{row.high:.3f}<extra></extra>",
             )
         )
+    xaxis: dict[str, object] = {"title": x_title, "type": "log" if log_x else "linear"}
+    xs = [float(v) for v in df[x] if pd.notna(v) and float(v) > 0]
+    if log_x and xs:
+        # Whole decades only (no 2/5 minor labels), and half a decade of room either side so
+        # the point labels are not clipped at the plot's edge.
+        lo, hi = math.log10(min(xs)), math.log10(max(xs))
+        xaxis.update(dtick=1, range=[lo - 0.6, hi + 0.6])
     fig.update_layout(
         title=title,
-        xaxis={"title": x_title, "type": "log" if log_x else "linear"},
+        xaxis=xaxis,
         yaxis={"title": metric},
         showlegend=False,
         **{**_LAYOUT, "height": 400},
