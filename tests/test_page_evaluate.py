@@ -110,3 +110,13 @@ def test_report_page_offers_download_for_this_run(finished: AppTest) -> None:
     assert [b.proto.label for b in at.get("download_button")] == ["Download HTML report", "Download Markdown"]
     assert "Recommended: all-MiniLM-L6-v2" in at.success[0].value
     assert any("nDCG@10 0." in m.value for m in at.markdown)  # a real number in the reasons
+
+
+def test_demo_button_loads_the_demo_with_a_preview() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert at.form_submit_button[0].disabled  # nothing to run yet
+    at.button(key="ev_demo").click().run()
+    _no_errors(at)
+    assert "demo" in at.success[0].value and "60 queries" in at.success[0].value
+    assert not at.form_submit_button[0].disabled
+    assert at.multiselect[0].value == ["minilm", "bm25"]  # a new user runs MiniLM vs BM25 in one more click
