@@ -92,8 +92,16 @@ def test_refresh_cli_bad_path_is_one_clear_line(tmp_path: Path) -> None:
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-m", "lib", "refresh", "--results", str(tmp_path / "nowhere"),
-         "--db", str(tmp_path / "x.duckdb")],
+        [
+            sys.executable,
+            "-m",
+            "lib",
+            "refresh",
+            "--results",
+            str(tmp_path / "nowhere"),
+            "--db",
+            str(tmp_path / "x.duckdb"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

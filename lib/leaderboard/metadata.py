@@ -90,9 +90,9 @@ def model_row(meta: Any, *, in_registry: bool) -> dict[str, Any]:
         "reference": meta.reference,
         "similarity_fn_name": _enum_value(meta.similarity_fn_name),
         "use_instructions": meta.use_instructions,
-        "training_datasets": sorted(meta.training_datasets) if meta.training_datasets else (
-            [] if meta.training_datasets is not None else None
-        ),
+        "training_datasets": sorted(meta.training_datasets)
+        if meta.training_datasets
+        else ([] if meta.training_datasets is not None else None),
         "training_datasets_all": sorted(all_training) if all_training is not None else None,
         "adapted_from": meta.adapted_from,
         "superseded_by": meta.superseded_by,
@@ -274,13 +274,10 @@ def local_results_frames(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     cache_root = path.parent if path.name == "results" else path
     if not (cache_root / "results").is_dir():
         raise UserError(
-            f"{path} is not an mteb results folder: expected "
-            "results/<org>__<model>/<revision>/<Task>.json inside it."
+            f"{path} is not an mteb results folder: expected results/<org>__<model>/<revision>/<Task>.json inside it."
         )
     cache = mteb.ResultCache(cache_path=cache_root)
-    results = cache.load_results(
-        require_model_meta=False, include_remote=False, only_main_score=True
-    )
+    results = cache.load_results(require_model_meta=False, include_remote=False, only_main_score=True)
     ds = results._to_dataset(include_model_revision=True)
     frame = ds.to_pandas() if len(ds) else pd.DataFrame()
     if frame.empty:

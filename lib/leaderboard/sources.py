@@ -72,10 +72,7 @@ def local_source(path: Path) -> ResultsSource:
     else:
         found = sorted(path.glob("data/train-*.parquet")) or sorted(path.rglob("*.parquet"))
         if not found:
-            raise SourceError(
-                f"No parquet files in {path}. Expected the mteb/results layout "
-                "(data/train-*.parquet)."
-            )
+            raise SourceError(f"No parquet files in {path}. Expected the mteb/results layout (data/train-*.parquet).")
         files = tuple(f.resolve() for f in found)
     return ResultsSource(files=files, label=str(path.resolve()), revision=_fingerprint(files))
 
@@ -116,8 +113,7 @@ def hub_source(repo_id: str = MTEB_RESULTS_REPO, timeout_s: float | None = None)
         )
     except Exception as exc:  # network, auth, offline mode: all end the same way
         raise SourceError(
-            f"Could not download {repo_id} from the Hugging Face hub "
-            f"({type(exc).__name__}: {exc}). {hint}"
+            f"Could not download {repo_id} from the Hugging Face hub ({type(exc).__name__}: {exc}). {hint}"
         ) from exc
     files = tuple(sorted(Path(folder).glob("data/train-*.parquet")))
     if not files:
