@@ -116,14 +116,18 @@ def test_actions_send_the_shortlist_on(monkeypatch: pytest.MonkeyPatch, lb_db: P
     assert at.session_state["ems_shortlist"] == models
     md = at.session_state["ems_report_sections"]["decision"]
     assert "Code search" in md and "gte-large or CodeBERT" in md
-    at.button(key="dw_send_eval").click().run()
-    assert not at.exception
-    assert at.session_state["ems_shortlist"] == models
-    if not (ROOT / "pages" / "evaluate.py").exists():
-        assert any("Shortlist saved" in s.value for s in at.success)
     # Shortlist length is adjustable.
     at.number_input(key="dw_n").set_value(8).run()
     assert len(at.dataframe[0].value) == 8
+    models = at.dataframe[0].value["Model"].tolist()
+    at.button(key="dw_send_eval").click().run()
+    assert not at.exception
+    assert at.session_state["ems_shortlist"] == models
+    if (ROOT / "pages" / "evaluate.py").exists():
+        # "Send to evaluation" switches page: the evaluation form is what renders now.
+        assert any(getattr(w, "form_id", None) == "ev_form" for w in at.number_input)
+    else:
+        assert any("Shortlist saved" in s.value for s in at.success)
 
 
 def test_empty_database_explains_how_to_load(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
