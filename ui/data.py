@@ -77,7 +77,7 @@ def no_data_help() -> str:
         "2. Offline: put a copy of the dataset somewhere (a folder with "
         "`data/train-*.parquet`) and run `EMS_MTEB_RESULTS=/path/to/mteb-results python -m lib "
         "refresh`, or set `EMS_MTEB_RESULTS` before starting the app and press **Load data** "
-        "below.\n"
+        "on the Leaderboard page.\n"
         "3. Add your own models' mteb result folders with `--local-results PATH` "
         "(or `EMS_LOCAL_RESULTS`)."
     )
