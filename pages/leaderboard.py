@@ -286,11 +286,17 @@ f = replace(
     sort_reverse=bool(st.session_state.get(K["sort_reverse"])),
 )
 
-unc = data.rank_uncertainty(benchmark, subset, row_langs)
+head = st.container()  # filled below, once the view is known: it sits above the tabs
+tab_names = ["Table", "Charts", "Model detail", "Compare"]
+tabs = st.tabs(tab_names, key="lb_view", bind="query-params")
+# Rank intervals (a 1,000-draw bootstrap) are shown by the Table and Compare tabs only; the
+# tabs are lazy, so a filter change on Charts or Model detail does not pay for them.
+needs_intervals = tabs[0].open is not False or tabs[3].open is not False
+unc = data.rank_uncertainty(benchmark, subset, row_langs) if needs_intervals else None
 view = explorer.build_view(table, attrs, unc, f, task_types)
 tbl = view.table
 
-st.caption(
+head.caption(
     f"**{len(tbl)}** of {view.n_models} models · **{view.n_tasks}** tasks"
     + (" (subset)" if subset is not None else "")
     + f" · ranked by **{view.rank_col}** as mteb computes it for these tasks (scores ×100); models missing a "
@@ -298,10 +304,7 @@ st.caption(
     + uncertainty.EXPLANATION
 )
 if view.weights:
-    st.caption("Weighted score: " + ", ".join(f"{t} {w:.0%}" for t, w in view.weights.items()))
-
-tab_names = ["Table", "Charts", "Model detail", "Compare"]
-tabs = st.tabs(tab_names, key="lb_view", bind="query-params")
+    head.caption("Weighted score: " + ", ".join(f"{t} {w:.0%}" for t, w in view.weights.items()))
 
 
 def _add_to_shortlist(models: list[str]) -> None:

@@ -63,3 +63,24 @@ def test_labels_are_capped() -> None:
     assert charts.label_positions(4) == [0, 1, 2, 3]
     picks = charts.label_positions(40)
     assert len(picks) <= charts.MAX_FRONTIER_LABELS and picks[0] == 0 and picks[-1] == 39
+
+
+def test_every_chart_passes_plotly_validation() -> None:
+    # The charts are built without plotly's per-property validation (speed); a validating
+    # Figure must accept each of them unchanged, or a typo in a property name slipped in.
+    import plotly.graph_objects as go
+
+    t = _table()
+    means = pd.DataFrame({"Model": ["b/mid", "e/api"], "Retrieval": [60.0, 65.0], "STS": [70.0, np.nan]})
+    figs = [
+        charts.score_vs_params(t, "Mean (Task)"),
+        charts.score_vs_price(t, "Mean (Task)"),
+        charts.score_vs_dims(t.assign(**{"GB per 1M vectors": 1.0}), "Mean (Task)"),
+        charts.score_over_time(t, "Mean (Task)"),
+        charts.radar(means, ["b/mid", "e/api"]),
+        charts.score_vs_params(t.iloc[0:0], "Mean (Task)"),
+    ]
+    for fig in figs:
+        spec = fig.to_dict()
+        validated = go.Figure(spec)  # raises ValueError on any invalid property
+        assert len(validated.data) == len(fig.data)
