@@ -8,13 +8,18 @@ gets :class:`StoreLockedError`, whose message names the file and the holder.
 
 Migrations are the files ``lib/migrations/NNNN_name.sql``, applied in order, each in its
 own transaction, and recorded in ``schema_migrations``.
+
+Open hooks (:func:`on_open`) run once each time this process opens a file, right after
+the migrations. Because the file lock makes this process the only writer from that moment
+on, a hook can safely repair what a process that died while holding the file left behind
+(``lib.evaluation.runs`` uses one to mark runs a killed process never finished).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +36,10 @@ _lock = threading.Lock()
 # One anchor connection per database file keeps the DuckDB instance (and its buffer
 # cache) alive for the life of the process; work happens on cursors taken from it.
 _anchors: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+#: ``hook(cursor, path)``, its result ignored; see :func:`on_open`.
+OpenHook = Callable[[duckdb.DuckDBPyConnection, Path], object]
+_open_hooks: list[OpenHook] = []
 
 
 class StoreError(UserError):
@@ -125,6 +134,34 @@ def resolve_path(path: str | Path | None = None) -> Path:
     return Path(path).expanduser().resolve() if path else get_settings().db_path.resolve()
 
 
+def _run_hook(hook: OpenHook, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    cur = con.cursor()
+    try:
+        hook(cur, path)
+    finally:
+        cur.close()
+
+
+def on_open(hook: OpenHook) -> None:
+    """Run ``hook(cursor, path)`` whenever this process opens a database file.
+
+    The hook runs after the migrations and before any other unit of work sees the file,
+    with the store's lock held, so it must not call :func:`connect` or
+    :func:`transaction` itself (use the cursor it is given). Files this process already
+    holds get the hook at once, so registering late (a module imported after the store
+    was first used) misses nothing. Registering the same hook twice runs it once.
+
+    Args:
+        hook: The function; an exception from it makes opening the file fail.
+    """
+    with _lock:
+        if hook in _open_hooks:
+            return
+        _open_hooks.append(hook)
+        for path, con in list(_anchors.items()):
+            _run_hook(hook, con, path)
+
+
 def _anchor(path: Path) -> duckdb.DuckDBPyConnection:
     with _lock:
         con = _anchors.get(path)
@@ -132,6 +169,8 @@ def _anchor(path: Path) -> duckdb.DuckDBPyConnection:
             con = _open(path)
             try:
                 _migrate(con)
+                for hook in _open_hooks:
+                    _run_hook(hook, con, path)
             except Exception:
                 con.close()
                 raise

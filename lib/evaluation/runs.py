@@ -5,6 +5,13 @@ crash leaves a visible ``running`` row, never a ``done`` one); :func:`complete_r
 writes every result row *and* flips the status to ``done`` in one transaction;
 :func:`fail_run` records ``failed`` with the error text.
 
+Crash recovery: each run records its owner, this process's :func:`owner_token`. DuckDB
+lets one process hold the file, so when a process opens it (a :func:`lib.store.on_open`
+hook), any run still ``running`` under another owner belongs to a process that is gone —
+killed, crashed, or stopped mid-run — and is marked ``failed`` with an error starting
+``interrupted:``. Runs of the opening process itself are never touched: the app runs
+several evaluations at once in threads, and one of them may be in flight.
+
 Reading (for pages and the CLI): :func:`list_runs`, :func:`load_run` (a
 :class:`StoredRun` with the summary table, per-query metrics, top-k lists, paired
 comparisons, sweep and model rows), :func:`delete_run`.
@@ -16,10 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from lib import store
@@ -51,8 +62,99 @@ _COLUMNS: dict[str, list[str]] = {
 }
 
 
+#: Errors of runs that stopped without finishing start with this (see :func:`is_interrupted`).
+INTERRUPTED = "interrupted: "
+
+_token: tuple[int, str] | None = None
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def owner_token() -> str:
+    """This process's identity as recorded in the runs it starts: ``host/pid/boot id``.
+
+    The random boot id tells a new process apart from an old one that had the same PID
+    (PIDs are reused); it is renewed in a forked child, which is a different process.
+
+    Returns:
+        The token.
+    """
+    global _token
+    pid = os.getpid()
+    if _token is None or _token[0] != pid:
+        _token = (pid, f"{socket.gethostname()}/{pid}/{uuid.uuid4().hex[:12]}")
+    return _token[1]
+
+
+def is_interrupted(status: object, error: object) -> bool:
+    """Whether a run stopped without finishing (process killed, page left, Ctrl-C).
+
+    Args:
+        status: The run's status.
+        error: Its error text (may be None or NaN).
+
+    Returns:
+        True for a failed run whose error says it was interrupted.
+    """
+    if status != "failed" or not isinstance(error, str):
+        return False
+    # Runs stored before the engine wrote "interrupted: …" carry the exception's name.
+    return error.startswith(INTERRUPTED) or error.split(":", 1)[0] in (
+        "StopException", "RerunException", "KeyboardInterrupt", "SystemExit",
+    )
+
+
+def _describe_owner(owner: str | None) -> str:
+    if not owner:
+        return "the process that started it"
+    host, _, rest = owner.partition("/")
+    pid = rest.partition("/")[0]
+    return f"process {pid} on {host}" if pid else owner
+
+
+def recover_interrupted(cur: duckdb.DuckDBPyConnection, path: Path | None = None) -> list[str]:
+    """Mark ``failed`` every run left ``running`` by another process.
+
+    Safe only while this process holds the database file (it then is the only writer,
+    so another owner's ``running`` row can never finish). :mod:`lib.store` calls it when
+    this process opens a file.
+
+    Args:
+        cur: A cursor on the open database.
+        path: The file (for the message only).
+
+    Returns:
+        The ids of the runs marked.
+    """
+    del path
+    me = owner_token()
+    stale = cur.execute(
+        "SELECT run_id, owner FROM eval_runs WHERE status = 'running' AND (owner IS NULL OR owner <> ?)",
+        [me],
+    ).fetchall()
+    if not stale:
+        return []
+    found = _now()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        for run_id, owner in stale:
+            reason = (
+                f"{INTERRUPTED}the app stopped during this run ({_describe_owner(owner)} ended before the run "
+                f"finished; found {found:%Y-%m-%d %H:%M} UTC). No results were saved; run it again."
+            )
+            # The status condition keeps a run that finished meanwhile as it is.
+            cur.execute(
+                "UPDATE eval_runs SET status = 'failed', finished_at = ?, error = ?"
+                " WHERE run_id = ? AND status = 'running'",
+                [found, reason, run_id],
+            )
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    return [str(r[0]) for r in stale]
 
 
 def start_run(
@@ -65,7 +167,7 @@ def start_run(
     config: dict[str, Any],
     environment: dict[str, Any],
 ) -> None:
-    """Insert a run with status ``running``.
+    """Insert a run with status ``running``, owned by this process.
 
     Args:
         db_path: DuckDB file (None → ``EMS_DB``).
@@ -81,12 +183,12 @@ def start_run(
         cur.execute(
             "INSERT INTO eval_runs (run_id, status, created_at, dataset_name, dataset_source,"
             " dataset_split, dataset_fingerprint, n_docs, n_queries, n_qrels, k, models,"
-            " config, environment) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " config, environment, owner) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id, _now(), dataset["name"], dataset["source"], dataset["split"],
                 dataset["fingerprint"], dataset["n_docs"], dataset["n_queries"],
                 dataset["n_qrels"], k, json.dumps(models), json.dumps(config, default=str),
-                json.dumps(environment, default=str),
+                json.dumps(environment, default=str), owner_token(),
             ],
         )
 
@@ -105,8 +207,20 @@ def complete_run(
         tables: DataFrames keyed by result table name (columns as in the schema, without
             ``run_id``).
         wall_time_s: Wall time of the whole evaluation.
+
+    Raises:
+        UserError: If the run is no longer ``running`` (deleted, or marked interrupted
+            while this process had let go of the file); nothing is written then.
     """
     with store.transaction(db_path) as cur:
+        # fetchall, not fetchone: DuckDB refuses further work on a cursor with an unfinished result.
+        found = cur.execute("SELECT status FROM eval_runs WHERE run_id = ?", [run_id]).fetchall()
+        row = found[0] if found else None
+        if row is None or row[0] != "running":
+            # Result rows of a run that is not 'running' would turn a failed run into a
+            # half-shown one; refuse, and the transaction rolls back.
+            state = "deleted" if row is None else f"marked {row[0]}"
+            raise UserError(f"run {run_id} was {state} before it finished; its results were not saved")
         for table in _RESULT_TABLES:
             frame = tables.get(table)
             if frame is None or frame.empty:
@@ -154,14 +268,18 @@ def list_runs(db_path: str | Path | None = None) -> pd.DataFrame:
         db_path: DuckDB file.
 
     Returns:
-        One row per run: id, status, times, dataset, counts, models, error.
+        One row per run: id, status, times, dataset, counts, models, error, and
+        ``interrupted`` (True for a failed run that stopped without finishing — its
+        process was killed, the page was left; ``error`` then says which).
     """
     with store.connect(db_path) as cur:
-        return cur.execute(
+        df = cur.execute(
             "SELECT run_id, status, created_at, finished_at, wall_time_s, dataset_name,"
             " dataset_split, n_docs, n_queries, n_qrels, k, models, error"
-            " FROM eval_runs ORDER BY created_at DESC"
+            " FROM eval_runs ORDER BY created_at DESC, run_id DESC"
         ).df()
+    df["interrupted"] = [is_interrupted(s, e) for s, e in zip(df["status"], df["error"], strict=True)]
+    return df
 
 
 @dataclass(frozen=True)
@@ -305,3 +423,6 @@ def row_counts(db_path: str | Path | None = None) -> dict[str, int]:
             row = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
             out[table] = int(row[0]) if row else 0
     return out
+
+
+store.on_open(recover_interrupted)
