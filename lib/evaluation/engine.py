@@ -7,8 +7,11 @@ Public API:
   stores nothing), record the run as ``running``, evaluate each model (embedding cache,
   exact top-k, pytrec_eval per query, measured cost of use, dimension/precision sweep),
   then write all results and ``done`` in one transaction. Any exception marks the run
-  ``failed`` and is re-raised. ``progress(message, fraction)`` is called throughout
-  (fraction in [0, 1]) so a page can drive ``st.progress``.
+  ``failed`` and is re-raised (a stop that is not an error — the page left mid-run,
+  Ctrl-C — is stored as ``interrupted: …``). ``progress(message, fraction)`` is called
+  throughout (fraction in [0, 1]) so a page can drive ``st.progress``.
+* :func:`redact` — API keys never reach the store, a page or a log: error texts are
+  redacted before they are stored or re-raised (a server may echo the key it was sent).
 * :class:`EvaluationResult` — what :func:`evaluate` returns (also readable later with
   :func:`lib.evaluation.runs.load_run`).
 """
@@ -19,10 +22,11 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +177,53 @@ class EvaluationResult:
             The wide table.
         """
         return runs.summary_wide(self.summary, [m.info.spec for m in self.models], metrics_)
+
+
+# What API keys look like (OpenAI "sk-…", and bearer tokens quoted from a request), for
+# keys the engine was not told about, such as one a proxy put into its error text.
+_KEY_PATTERNS = (
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-.=~+/]{8,}"),
+)
+REDACTED = "[redacted]"
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Remove API keys from a text before it is stored, shown or logged.
+
+    Args:
+        text: Any message (typically an exception's text).
+        secrets: Exact strings to remove (the keys in use); short ones are ignored so
+            that a placeholder such as ``unused`` does not mangle messages.
+
+    Returns:
+        The text with every key replaced by ``[redacted]``.
+    """
+    for secret in sorted({s for s in secrets if isinstance(s, str) and len(s) >= 8}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    text = _KEY_PATTERNS[0].sub(REDACTED, text)
+    return _KEY_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def _keys_in_use(infos: list[embedders.ModelInfo], api_key: str | None) -> list[str]:
+    """The API keys this evaluation may send (to scrub them from error texts)."""
+    keys = [api_key] if api_key else []
+    for info in infos:
+        if info.kind == "openai":
+            found = embedders.find_api_key(info.options.get("api_key_env", "OPENAI_API_KEY"), api_key)
+            if found:
+                keys.append(found)
+    return keys
+
+
+def _failure(exc: BaseException) -> str:
+    """The error text stored for a run that raised ``exc``."""
+    if not isinstance(exc, Exception):
+        # StopException/RerunException (the page was left or rerun), KeyboardInterrupt,
+        # SystemExit: the run was stopped, nothing in it went wrong.
+        return (f"{runs.INTERRUPTED}the evaluation was stopped before it finished ({type(exc).__name__}: "
+                "the page was left or rerun, or the process was asked to stop). No results were saved.")
+    return f"{type(exc).__name__}: {exc}"
 
 
 def environment() -> dict[str, Any]:
@@ -502,7 +553,12 @@ def evaluate(
         wall = time.perf_counter() - t_start
         runs.complete_run(db_path, run_id, _tables(ds, config, model_runs, summary, pairs), wall)
     except BaseException as exc:
-        runs.fail_run(db_path, run_id, f"{type(exc).__name__}: {exc}")
+        keys = _keys_in_use(infos, api_key)
+        runs.fail_run(db_path, run_id, redact(_failure(exc), keys))
+        if isinstance(exc, Exception) and redact(str(exc), keys) != str(exc):
+            # The message quotes a key (some servers echo what they were sent): show the
+            # redacted text instead, and drop the chain, whose messages may quote it too.
+            raise UserError(redact(str(exc), keys)) from None
         raise
     report("done", 1.0)
     return EvaluationResult(run_id, ds, config, tuple(model_runs), summary, pairs, groups, wall)
