@@ -1180,7 +1180,8 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         db_path: DuckDB file.
 
     Returns:
-        ``run_id``, ``status`` (``interrupted`` when the user left mid-run), ``created_at``,
+        ``run_id``, ``status`` (``interrupted`` for a run that stopped without finishing:
+        the page was left, or the app's process was killed; ``error`` says which), ``created_at``,
         ``dataset``, ``models``, ``k``, ``queries``, ``wall_time_s``, ``best_model``,
         ``best_ndcg``, ``best_recall``, ``error``.
     """
@@ -1203,8 +1204,11 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         rec = sub[(sub["model"] == best) & sub["metric"].str.startswith("Recall@")]
         error = "" if r.error is None or (isinstance(r.error, float) and math.isnan(r.error)) else str(r.error)
         status = str(r.status)
-        if status == "failed" and re.search(r"StopException|RerunException|KeyboardInterrupt", error):
+        if runs.is_interrupted(status, error):
             status = "interrupted"
+            if not error.startswith(runs.INTERRUPTED):
+                # Stored before the engine wrote a reason: only the exception's name.
+                error = runs.INTERRUPTED + "the evaluation was stopped before it finished (the page was left or rerun)."
         models = r.models if isinstance(r.models, list) else json.loads(str(r.models))
         rows.append({
             "run_id": r.run_id, "status": status, "created_at": r.created_at, "dataset": r.dataset_name,

@@ -27,8 +27,9 @@ if overview.empty:
     st.stop()
 
 # Plain symbols, not emoji: emoji fonts are missing on many Linux desktops (they render as boxes).
-STATUS = {"done": "✓ done", "failed": "✗ failed", "interrupted": "✗ interrupted (page left mid-run)",
-          "running": "… running"}
+# "interrupted": the page was left mid-run, or the app's process died (killed, crashed) — the error
+# column says which; such a run has no results and is never offered as done.
+STATUS = {"done": "✓ done", "failed": "✗ failed", "interrupted": "✗ interrupted", "running": "… running"}
 show = overview.assign(status=overview["status"].map(lambda s: STATUS.get(s, s)))
 st.dataframe(
     show,
@@ -43,8 +44,13 @@ st.dataframe(
         "best_recall": st.column_config.NumberColumn("its Recall@k", format="%.3f"),
         "wall_time_s": st.column_config.NumberColumn("time (s)", format="%.1f"),
         "run_id": "run id",
+        "error": "error / reason",
     },
 )
+stopped = overview[overview["status"] == "interrupted"]
+if not stopped.empty:
+    st.caption(f"{len(stopped)} run(s) stopped before they finished (a page left mid-run, or the app stopped). "
+               "They have no results; run them again on **Evaluate on your data**.")
 
 ids = list(overview["run_id"])
 label = {r.run_id: f"{r.created_at:%Y-%m-%d %H:%M} · {r.dataset} · {r.models} · {r.status}"
