@@ -21,7 +21,7 @@ def register(subparsers: Any) -> None:
         help="write a cost/quality report from evaluation runs (HTML or Markdown)",
         description=(
             "Write the architect's report from finished evaluation runs: question, assumptions, "
-            "price sources with dates, results with 95%% CIs and charts, recommendation and "
+            "price sources with dates, results with 95 % CIs and charts, recommendation and "
             "runner-up, risks. The format follows --out's extension (.html: self-contained with "
             "interactive charts; .md: Markdown). Cost assumptions are the defaults of lib.cost."
         ),
