@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import textwrap
@@ -61,23 +62,81 @@ def test_second_process_gets_clear_lock_message(tmp_path: Path) -> None:
     assert proc.returncode == 3, proc.stderr
     assert str(db) in proc.stdout
     assert "in use" in proc.stdout
+    assert f"by process {os.getpid()}" in proc.stdout  # the holder, so the user knows what to stop
     store.close(db)
 
 
-def test_cli_reports_lock_as_one_line(tmp_path: Path) -> None:
+CLI_COMMANDS = {
+    "leaderboard": ["leaderboard", "MTEB(eng, v2)"],
+    # evaluate validates data and models first, then finds the file locked before storing anything
+    "evaluate": ["evaluate", "--data", str(Path(__file__).resolve().parent.parent / "data" / "demo"),
+                 "--model", "bm25", "--no-sweep"],
+    "report": ["report", "20000101-000000-deadbeef", "--out", "{tmp}/r.md"],
+}
+
+
+@pytest.mark.parametrize("command", list(CLI_COMMANDS))
+def test_cli_reports_lock_as_one_line(tmp_path: Path, command: str) -> None:
     db = tmp_path / "locked-cli.duckdb"
     store.schema_version(db)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in CLI_COMMANDS[command]]
     proc = subprocess.run(
-        [sys.executable, "-m", "lib", "leaderboard", "MTEB(eng, v2)", "--db", str(db)],
+        [sys.executable, "-m", "lib", *args, "--db", str(db)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: The database file")
-    assert str(db) in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(f"error: The database file {db} is in use by process {os.getpid()}")
+    assert proc.stderr.rstrip("\n").endswith(errors[0])  # the last thing printed
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "r.md").exists()
+    store.close(db)
+    with store.connect(db) as cur:  # the locked-out command wrote nothing
+        assert cur.execute("SELECT count(*) FROM eval_runs").fetchall() == [(0,)]
+    store.close(db)
+
+
+def test_open_hooks_run_once_per_open_and_late_registration_catches_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "_open_hooks", list(store._open_hooks))  # leave the real hooks as they were
+    db = tmp_path / "hooks.duckdb"
+    seen: list[tuple[Path, int]] = []
+
+    def hook(cur: object, path: Path) -> None:
+        seen.append((path, cur.execute("SELECT count(*) FROM schema_migrations").fetchall()[0][0]))  # type: ignore[attr-defined]
+
+    store.schema_version(db)  # already open when the hook arrives
+    store.on_open(hook)
+    store.on_open(hook)  # registering twice runs it once
+    latest = store.list_migrations()[-1].version
+    assert seen == [(db.resolve(), latest)]  # run at once for the open file, after the migrations
+    for _ in range(3):
+        store.schema_version(db)  # further units of work on the open file: no new run
+    assert len(seen) == 1
+    store.close(db)
+    store.schema_version(db)  # reopened: this process may have been away, run again
+    assert len(seen) == 2
+    store.close(db)
+
+
+def test_failing_open_hook_fails_the_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "_open_hooks", list(store._open_hooks))
+    db = tmp_path / "bad-hook.duckdb"
+
+    def hook(cur: object, path: Path) -> None:
+        raise RuntimeError("repair failed")
+
+    store.on_open(hook)
+    with pytest.raises(RuntimeError, match="repair failed"):
+        store.schema_version(db)
+    assert db.resolve() not in store._anchors  # not left half-open
+    store._open_hooks.remove(hook)
+    assert store.schema_version(db) == store.list_migrations()[-1].version
     store.close(db)
 
 
