@@ -11,7 +11,7 @@
 * ``echo_key`` — HTTP 401 whose error message quotes the ``Authorization`` header it got,
   as a careless proxy might: the key must still never be stored, shown or logged.
 
-Every request's headers and body are kept in ``requests`` (so a test can check that a key
+Every request's headers (names in lower case) and body are kept in ``requests`` (so a test can check that a key
 really was sent), ``calls`` counts them. Use ``with FakeOpenAI() as fake: ... fake.url``.
 """
 
@@ -60,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.calls += 1
             call = fake.calls
-            fake.requests.append({"headers": dict(self.headers), "body": req})
+            fake.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": req})
         mode = fake.mode
         texts = req["input"] if isinstance(req["input"], list) else [req["input"]]
         dim = 5 if mode == "wrong_dim" else int(req.get("dimensions") or DIM)
