@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if args.limit:
         df = df.head(args.limit)
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False, float_format="%.17g")
+        from lib import csvsafe
+
+        sys.stdout.write(csvsafe.to_csv(df, index=False, float_format="%.17g"))
     elif args.format == "json":
         df.to_json(sys.stdout, orient="records", double_precision=15, indent=1)
         print()

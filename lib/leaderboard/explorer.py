@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib import cost
+from lib import cost, csvsafe
 from lib.leaderboard import licenses, uncertainty
 from lib.leaderboard.filters import LeaderboardFilters, model_mask
 from lib.leaderboard.ranking import EXPERIMENT_COL, MEAN_TASK, MEAN_TASK_TYPE, RANK_BORDA, SummaryTable
@@ -486,11 +486,11 @@ def build_view(
 
 
 def export_csv(view: ExplorerView) -> bytes:
-    """The current table as CSV (the columns shown, scores ×100 as shown)."""
+    """The current table as CSV (the columns shown, scores ×100 as shown; formulas defused)."""
     cols = [c for c in view.shown_cols if c != PIN_COL]
     out = view.table[cols].copy()
     out.insert(0, PIN_COL, view.table[PIN_COL])
-    return out.to_csv(index=False).encode()
+    return csvsafe.to_csv(out, index=False).encode()
 
 
 def discrepancies(per_task: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
