@@ -17,22 +17,35 @@ Documents are embedded as ``(title + " " + text).strip()`` when a title exists, 
 ``text.strip()`` — exactly what mteb does, so scores are comparable with MTEB.
 
 Every problem raises :class:`DatasetError` naming the file, line and field, with a
-``kind`` (``encoding``, ``too_large``, ``line_too_long``, ``parse``, ``missing_field``,
-``empty_text``, ``duplicate_id``, ``dangling_qrel``, ``bad_score``, ``no_judgements``,
-``missing_file``, ``too_many``). Validation finishes before anything is stored, so an
-invalid input never leaves a trace in the database.
+``kind``: ``encoding`` (not UTF-8; the message names the likely encoding), ``binary`` (a
+zip/gzip/PDF/… or NUL bytes under a text name), ``empty_file`` (no bytes, only blank lines,
+or only a header), ``too_large``, ``line_too_long``, ``parse`` (JSON/CSV syntax, bare CR
+line endings, damaged zip members), ``missing_field``, ``empty_text``, ``duplicate_id``,
+``dangling_qrel``, ``bad_score`` (not a finite, non-negative integer grade),
+``no_judgements``, ``missing_file``, ``too_many``, ``ambiguous`` (two candidate files or
+datasets), ``unsafe_zip`` (a member path leaving the zip's folder) and ``zip_bomb``.
+Validation finishes before anything is stored, so an invalid input never leaves a trace in
+the database.
+
+Odd but valid input is accepted: a UTF-8 byte-order mark (what Excel writes) is stripped,
+CRLF line endings are read like LF, extra columns are ignored, and a zip whose files sit in
+one folder (``scifact/corpus.jsonl``) loads. Files are streamed line by line with a byte cap
+per line, so a single 50 MB line is refused after reading a few MB; zip members are checked
+against the limits (size, compression ratio) before a byte is decompressed.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
+import math
 import zipfile
-from collections.abc import Iterator, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from lib.errors import UserError
 
@@ -84,11 +97,17 @@ class DatasetError(UserError):
     ) -> None:
         where = path + (f", line {line}" if line is not None else "")
         where += f", field '{field}'" if field else ""
-        super().__init__(f"{where}: {message}")
+        # One printable line: messages quote file names and ids from the user's data, which
+        # may hold newlines or terminal escape codes (the CLI prints exactly one line).
+        super().__init__(_printable(f"{where}: {message}"))
         self.kind = kind
         self.path = path
         self.line = line
         self.field = field
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 @dataclass(frozen=True)
@@ -201,14 +220,30 @@ def _build(
 
 @dataclass(frozen=True)
 class _Source:
-    """One file's bytes and the name to use in messages."""
+    """One file (or zip member): the name to use in messages and how to open it.
+
+    Sources are opened, not read: every reader streams lines, so a huge file costs one
+    bounded buffer rather than its whole size in memory (several times over, once decoded).
+    """
 
     label: str
-    data: bytes
+    size: int
+    opener: Callable[[], IO[bytes]]
 
     @property
     def suffix(self) -> str:
         return PurePosixPath(self.label).suffix.lower()
+
+    def open(self) -> IO[bytes]:
+        return self.opener()
+
+
+def _too_large(label: str, size: int, limits: Limits) -> DatasetError:
+    return DatasetError(
+        "too_large",
+        label,
+        f"{size:,} bytes; the limit is {limits.max_file_bytes:,}. Use a smaller sample of your data.",
+    )
 
 
 def _read_file(path: Path, limits: Limits) -> _Source:
@@ -216,90 +251,283 @@ def _read_file(path: Path, limits: Limits) -> _Source:
         raise DatasetError("missing_file", str(path), "file not found")
     size = path.stat().st_size
     if size > limits.max_file_bytes:
+        raise _too_large(str(path), size, limits)
+    return _Source(str(path), size, lambda: path.open("rb"))
+
+
+# The first bytes of formats people save by mistake under a text name.
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"PK\x03\x04", "a zip archive (or an Excel .xlsx workbook)",
+     "upload a BEIR zip as the whole dataset, or save a spreadsheet as CSV UTF-8"),
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
+    (b"BZh", "bzip2-compressed", "decompress it first"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract it and upload the files"),
+    (b"%PDF", "a PDF document", "export the text as CSV or JSONL"),
+    (b"\x89PNG", "a PNG image", "upload text data"),
+    (b"\xff\xd8\xff", "a JPEG image", "upload text data"),
+    (b"PAR1", "a Parquet file", "export it as JSONL or CSV"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls/.doc)", "save it as CSV UTF-8"),
+    (b"SQLite format 3\x00", "a SQLite database", "export the tables as CSV or JSONL"),
+    (b"\x7fELF", "a program", "upload text data"),
+)
+# Byte-order marks of encodings we do not read (longest first: UTF-32 LE starts like UTF-16 LE).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SNIFF_BYTES = 8192
+# Control bytes that text files do not contain (tab, LF, FF and CR are fine).
+_CONTROL = frozenset(range(32)) - {9, 10, 12, 13}
+
+
+def _sniff(src: _Source) -> None:
+    """Refuse, with a reason, files that are not UTF-8 text at all (before parsing them).
+
+    A parser fed UTF-16 or a gzip file reports a confusing error on line 1; naming the
+    real format tells the user what to do.
+    """
+    with src.open() as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if not head:
+        raise DatasetError("empty_file", src.label, "the file is empty (0 bytes)")
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            raise DatasetError(
+                "encoding", src.label,
+                f"the file is {enc} text (it starts with a {enc} byte-order mark); save it as UTF-8 and try again",
+            )
+    for magic, what, hint in _MAGIC:
+        if head.startswith(magic):
+            raise DatasetError("binary", src.label, f"this is {what}, not a UTF-8 text file; {hint}")
+    half = len(head) // 2
+    if half >= 2:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        # ASCII text in UTF-16 has a 0x00 beside every character; a stray NUL does not.
+        if (odd >= 0.3 * half and even <= 0.05 * half) or (even >= 0.3 * half and odd <= 0.05 * half):
+            raise DatasetError(
+                "encoding", src.label,
+                "this looks like UTF-16 text without a byte-order mark (every other byte is 0x00); "
+                "save it as UTF-8 and try again",
+            )
+    control = sum(1 for b in head if b in _CONTROL)
+    if control >= 4 and control >= 0.03 * len(head):
         raise DatasetError(
-            "too_large",
-            str(path),
-            f"file is {size:,} bytes; the limit is {limits.max_file_bytes:,}. "
-            "Use a smaller sample of your data.",
+            "binary", src.label,
+            f"this looks like a binary file, not text ({control} control bytes in the first {len(head):,}); "
+            "upload UTF-8 JSONL, CSV or TSV",
         )
-    return _Source(str(path), path.read_bytes())
 
 
-def _decode(src: _Source) -> str:
+def _guess_encoding(raw: bytes) -> str:
+    """A hint for the usual suspects, from the offending line's bytes."""
     try:
-        return src.data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = src.data.count(b"\n", 0, exc.start) + 1
+        text = raw.decode("shift_jis")
+    except UnicodeDecodeError:
+        text = ""
+    # Japanese prose is full of hiragana; Latin-1 bytes almost never decode to it.
+    if any("\u3040" <= ch <= "\u309f" for ch in text):
+        return "it looks like Shift-JIS"
+    try:
+        raw.decode("cp1252")  # undefined only at 0x81, 0x8d, 0x8f, 0x90, 0x9d
+    except UnicodeDecodeError:
+        return "it may be in a legacy encoding"
+    return "it looks like Latin-1 / Windows-1252"
+
+
+def _raw_lines(src: _Source, limits: Limits) -> Iterator[tuple[int, str]]:
+    """Every line with its 1-based number, decoded and checked, terminator removed.
+
+    Lines are read with a byte cap, so a 50 MB line is refused after reading a few MB,
+    not after loading it. A UTF-8 byte-order mark and CRLF endings are accepted.
+    """
+    # A UTF-8 character takes at most 4 bytes: a line capped at this many bytes without a
+    # newline has more than max_line_chars characters whatever its content.
+    cap = 4 * limits.max_line_chars + 2
+    n = 0
+    try:
+        _sniff(src)
+        with src.open() as fh:
+            while raw := fh.readline(cap):
+                n += 1
+                if len(raw) == cap and not raw.endswith(b"\n"):
+                    raise DatasetError(
+                        "line_too_long", src.label,
+                        f"the line is longer than the limit of {limits.max_line_chars:,} characters "
+                        "(one record per line; is this really JSONL/CSV?)",
+                        line=n,
+                    )
+                if n == 1 and raw.startswith(_UTF8_BOM):
+                    raw = raw[len(_UTF8_BOM):]  # a BOM is how Excel marks UTF-8: accept it
+                body = raw.rstrip(b"\r\n")
+                if b"\x00" in body:
+                    raise DatasetError(
+                        "binary", src.label,
+                        f"contains a NUL byte (0x00) at position {body.index(0) + 1}; remove it and try again",
+                        line=n,
+                    )
+                if b"\r" in body:
+                    raise DatasetError(
+                        "parse", src.label,
+                        "contains a carriage return (CR) inside the line; the file may use old Mac line "
+                        "endings — save it with LF or CRLF line endings",
+                        line=n,
+                    )
+                try:
+                    text = body.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DatasetError(
+                        "encoding", src.label,
+                        f"not valid UTF-8 (byte 0x{body[exc.start]:02x} at position {exc.start + 1}; "
+                        f"{_guess_encoding(body)}). Save the file as UTF-8 and try again.",
+                        line=n,
+                    ) from exc
+                if len(text) > limits.max_line_chars:
+                    raise DatasetError(
+                        "line_too_long", src.label,
+                        f"line has {len(text):,} characters; the limit is {limits.max_line_chars:,}",
+                        line=n,
+                    )
+                yield n, text
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        # A damaged member only shows when it is decompressed (CRC is checked at its end).
         raise DatasetError(
-            "encoding",
-            src.label,
-            f"not valid UTF-8 (byte 0x{src.data[exc.start]:02x} at offset {exc.start}). "
-            "Save the file as UTF-8 and try again.",
-            line=line,
+            "parse", src.label, f"the zip member is damaged ({exc}); re-create the zip and try again"
         ) from exc
+    except OSError as exc:
+        raise DatasetError("missing_file", src.label, f"cannot be read ({exc.strerror or exc})") from exc
 
 
 def _lines(src: _Source, limits: Limits) -> Iterator[tuple[int, str]]:
-    """Non-empty lines with 1-based numbers, after encoding and length checks."""
-    text = _decode(src)
-    if not text.strip():
-        raise DatasetError("parse", src.label, "the file is empty")
-    for n, line in enumerate(text.splitlines(), start=1):
-        if len(line) > limits.max_line_chars:
-            raise DatasetError(
-                "line_too_long",
-                src.label,
-                f"line has {len(line):,} characters; the limit is {limits.max_line_chars:,}",
-                line=n,
-            )
+    """Non-blank lines with 1-based numbers; a file of only blank lines is an error."""
+    any_line = False
+    for n, line in _raw_lines(src, limits):
         if line.strip():
+            any_line = True
             yield n, line
+    if not any_line:
+        raise DatasetError("empty_file", src.label, "the file has no content (only blank lines or spaces)")
 
 
-def _records(src: _Source, limits: Limits, *, header_optional: bool = False) -> Iterator[
-    tuple[int, dict[str, object]]
-]:
-    """Rows as dicts with line numbers, from JSONL, CSV or TSV."""
-    if src.suffix == ".jsonl" or src.suffix == ".json":
+def _json_line(src: _Source, n: int, line: str) -> dict[str, object]:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        if line.strip() in ("[", "{"):
+            msg = ("invalid JSON: this looks like pretty-printed JSON; JSON Lines needs one complete object "
+                   "per line")
+        elif exc.pos >= len(line.rstrip()):
+            msg = "invalid JSON: the line ends before the object is complete (a missing '}' or '\"'?)"
+        else:
+            msg = f"invalid JSON at column {exc.colno}: {exc.msg}"
+        raise DatasetError("parse", src.label, msg, line=n) from exc
+    except RecursionError as exc:
+        raise DatasetError("parse", src.label, "invalid JSON: nested too deeply", line=n) from exc
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise DatasetError("parse", src.label, "invalid JSON: a number is too long to read", line=n) from exc
+    if isinstance(obj, list):
+        raise DatasetError(
+            "parse", src.label,
+            "each line must be a JSON object, got a JSON array (is this a .json file rather than JSON Lines?)",
+            line=n,
+        )
+    if not isinstance(obj, dict):
+        raise DatasetError(
+            "parse", src.label, f"each line must be a JSON object, got {_json_type(obj)}", line=n
+        )
+    return obj
+
+
+# What each reader needs from a CSV/TSV header: (what, accepted column names).
+_Required = Sequence[tuple[str, tuple[str, ...]]]
+
+
+def _csv_error(src: _Source, exc: csv.Error, start: int, limits: Limits) -> DatasetError:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        msg = 'a quoted field starting here is never closed (a " without its partner)'
+    elif "expected after" in text:
+        msg = 'text after a closing quote; a " inside a quoted field must be doubled ("")'
+    elif "field larger than field limit" in text:
+        msg = (f"a field is longer than {limits.max_line_chars:,} characters "
+               '(or a " opens a quoted field that is never closed)')
+    else:
+        msg = f"CSV error: {text}"
+    return DatasetError("parse", src.label, msg, line=start)
+
+
+def _records(
+    src: _Source, limits: Limits, required: _Required = ()
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """Rows as dicts with line numbers, from JSONL, CSV or TSV (streamed)."""
+    if src.suffix in (".jsonl", ".json"):
         for n, line in _lines(src, limits):
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError("parse", src.label, f"invalid JSON: {exc.msg}", line=n) from exc
-            if not isinstance(obj, dict):
-                raise DatasetError("parse", src.label, "each line must be a JSON object", line=n)
-            yield n, obj
+            yield n, _json_line(src, n, line)
         return
     if src.suffix not in (".csv", ".tsv", ".txt"):
-        raise DatasetError(
-            "parse", src.label, "unsupported file type; use .jsonl, .csv or .tsv"
-        )
+        raise DatasetError("parse", src.label, "unsupported file type; use .jsonl, .csv or .tsv")
     delim = "\t" if src.suffix in (".tsv", ".txt") else ","
-    numbered = list(_lines(src, limits))
-    # csv needs whole text for quoted newlines; map csv line numbers back to file lines.
-    text = _decode(src)
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    # csv reads quoted newlines itself; it gets every line (blank ones too) so that its
+    # line_num is the file's line number.
+    reader = csv.reader((t + "\n" for _, t in _raw_lines(src, limits)), delimiter=delim, strict=True)
+    # The module-wide limit (131,072) would cut a long document; ours is the line limit.
+    csv.field_size_limit(max(csv.field_size_limit(), limits.max_line_chars))
     header: list[str] | None = None
-    try:
-        for row in reader:
-            n = reader.line_num
-            if not any(c.strip() for c in row):
-                continue
-            if header is None:
-                header = [c.strip() for c in row]
-                continue
-            if len(row) != len(header):
-                raise DatasetError(
-                    "parse",
-                    src.label,
-                    f"{len(row)} columns, but the header has {len(header)} ({', '.join(header)})",
-                    line=n,
-                )
-            yield n, dict(zip(header, row, strict=True))
-    except csv.Error as exc:
-        raise DatasetError("parse", src.label, f"CSV error: {exc}", line=reader.line_num) from exc
-    if header is None and numbered:
-        raise DatasetError("parse", src.label, "no header row")
+    header_line = done = rows = 0
+    while True:
+        start = done + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _csv_error(src, exc, start, limits) from exc
+        done = reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        if header is None:
+            header, header_line = [c.strip() for c in row], start
+            _check_header(src, header, required, start, delim)
+            continue
+        if len(row) != len(header):
+            raise DatasetError(
+                "parse", src.label,
+                f"{len(row)} columns, but the header has {len(header)} ({', '.join(header)})",
+                line=start,
+            )
+        rows += 1
+        yield start, dict(zip(header, row, strict=True))
+    if header is None:
+        raise DatasetError("empty_file", src.label, "the file has no content (only blank lines or spaces)")
+    if rows == 0:
+        raise DatasetError("empty_file", src.label, "has a header row but no data rows", line=header_line)
+
+
+def _check_header(src: _Source, header: list[str], required: _Required, line: int, delim: str) -> None:
+    """Check a CSV/TSV header once, instead of reporting a missing field on every row."""
+    seen: set[str] = set()
+    for name in header:
+        if name and name in seen:
+            raise DatasetError("parse", src.label, f"column {name!r} appears twice in the header", line=line)
+        seen.add(name)
+    for what, names in required:
+        if any(name in seen for name in names):
+            continue
+        hint = ""
+        if len(header) == 1:
+            other = next((d for d in (";", "\t", ",") if d != delim and d in header[0]), None)
+            if other is not None:
+                sep = {";": "semicolons", "\t": "tabs", ",": "commas"}
+                hint = (f" — the header is a single column: the file seems to be separated by {sep[other]}, "
+                        f"not {sep[delim]}")
+        raise DatasetError(
+            "missing_field", src.label,
+            f"no {what} column (expected one of: {', '.join(names)}); the header has: {', '.join(header)}{hint}",
+            line=line, field=names[0],
+        )
 
 
 def _field(
@@ -310,25 +538,71 @@ def _field(
             value = row[name]
             if isinstance(value, bool) or not isinstance(value, str | int):
                 raise DatasetError(
-                    "parse", src.label, f"must be a string, got {type(value).__name__}",
-                    line=n, field=name,
+                    "parse", src.label, f"must be a string, got {_json_type(value)}", line=n, field=name
                 )
             return str(value)
     if required:
         raise DatasetError(
-            "missing_field",
-            src.label,
-            f"missing (expected one of: {', '.join(names)})",
-            line=n,
-            field=names[0],
+            "missing_field", src.label, f"missing (expected one of: {', '.join(names)})", line=n, field=names[0]
         )
     return None
+
+
+def _json_type(value: object) -> str:
+    return {bool: "true/false", list: "a list", dict: "an object", float: "a decimal number", str: "a string",
+            int: "a number", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _count_records(src: _Source, limits: Limits) -> int | None:
+    """Records in the file, counted in bulk before parsing (None when a count is not exact).
+
+    Parsing costs microseconds per row, so a corpus far over the limit would take many
+    seconds to refuse; counting non-blank lines in 1 MB chunks takes milliseconds. A
+    JSONL record is one line; a CSV/TSV record is one line unless quoted fields span lines,
+    so a file with quotes is left to the parser (which checks the limit row by row too).
+    """
+    cap = 4 * limits.max_line_chars + 2
+    count, pending = 0, b""
+    try:
+        with src.open() as fh:
+            while chunk := fh.read(1 << 20):
+                if src.suffix != ".jsonl" and b'"' in chunk:
+                    return None
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                if len(pending) > cap:
+                    return None  # an over-long line: the parser reports it with its number
+                count += sum(1 for line in lines if line.strip())
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+        return None  # the parser reports a damaged or unreadable file with a clear message
+    count += 1 if pending.strip() else 0
+    return count if src.suffix == ".jsonl" else max(count - 1, 0)  # minus the header row
+
+
+def _check_count(src: _Source, limits: Limits, limit: int, what: str) -> None:
+    # Files smaller than two bytes per allowed record cannot exceed it: skip the extra pass.
+    if src.size < 2 * limit:
+        return
+    total = _count_records(src, limits)
+    if total is not None and total > limit:
+        raise DatasetError(
+            "too_many", src.label, f"holds {total:,} {what}; the limit is {limit:,}. Use a sample of your data."
+        )
+
+
+_DOC_COLUMNS: _Required = (("document id", _ID_FIELDS), ("text", ("text",)))
+_QUERY_COLUMNS: _Required = (("query id", _ID_FIELDS), ("text", ("text", "query")))
+_QREL_COLUMNS: _Required = (("query id", _QREL_Q), ("document id", _QREL_D))
+_PAIR_COLUMNS: _Required = (("query", _PAIR_QUERY), ("document", _PAIR_DOC))
 
 
 def _read_docs(src: _Source, limits: Limits) -> list[tuple[str, str]]:
     seen: dict[str, int] = {}
     docs: list[tuple[str, str]] = []
-    for n, row in _records(src, limits):
+    _check_count(src, limits, limits.max_documents, "documents")
+    for n, row in _records(src, limits, _DOC_COLUMNS):
         did = _field(src, n, row, _ID_FIELDS, required=True)
         assert did is not None
         if not did.strip():
@@ -345,13 +619,14 @@ def _read_docs(src: _Source, limits: Limits) -> list[tuple[str, str]]:
         full = (title + " " + text).strip() if title else text.strip()
         if not full:
             raise DatasetError(
-                "empty_text", src.label, f"document {did!r} has no title or text",
+                "empty_text", src.label, f"document {did!r} has no title or text (only spaces)",
                 line=n, field="text",
             )
         docs.append((did, full))
         if len(docs) > limits.max_documents:
             raise DatasetError(
-                "too_many", src.label, f"more than {limits.max_documents:,} documents", line=n
+                "too_many", src.label,
+                f"more than {limits.max_documents:,} documents; use a sample of your corpus", line=n,
             )
     return docs
 
@@ -359,7 +634,8 @@ def _read_docs(src: _Source, limits: Limits) -> list[tuple[str, str]]:
 def _read_queries(src: _Source, limits: Limits) -> list[tuple[str, str, int]]:
     seen: dict[str, int] = {}
     out: list[tuple[str, str, int]] = []
-    for n, row in _records(src, limits):
+    _check_count(src, limits, limits.max_queries, "queries")
+    for n, row in _records(src, limits, _QUERY_COLUMNS):
         qid = _field(src, n, row, _ID_FIELDS, required=True)
         assert qid is not None
         if not qid.strip():
@@ -373,26 +649,51 @@ def _read_queries(src: _Source, limits: Limits) -> list[tuple[str, str, int]]:
         text = (_field(src, n, row, ("text", "query"), required=True) or "").strip()
         if not text:
             raise DatasetError(
-                "empty_text", src.label, f"query {qid!r} has no text", line=n, field="text"
+                "empty_text", src.label, f"query {qid!r} has no text (only spaces)", line=n, field="text"
             )
         out.append((qid, text, n))
         if len(out) > limits.max_queries:
             raise DatasetError(
-                "too_many", src.label, f"more than {limits.max_queries:,} queries", line=n
+                "too_many", src.label, f"more than {limits.max_queries:,} queries; use a sample", line=n
             )
     return out
 
 
-def _parse_score(src: _Source, n: int, raw: str) -> int:
-    try:
-        value = float(raw)
-    except ValueError as exc:
+# Relevance grades are small integers (TREC/BEIR use 0–3); anything far larger is a
+# column mix-up (a rank, a score ×100, an id), and pytrec_eval stores grades as C ints.
+_MAX_GRADE = 1000
+
+
+def _parse_score(src: _Source, n: int, raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise DatasetError(
-            "bad_score", src.label, f"relevance {raw!r} is not a number", line=n, field="score"
-        ) from exc
+            "bad_score", src.label, f"relevance must be a number, got {_json_type(raw)}", line=n, field="score"
+        )
+    text = str(raw).strip()
+    try:
+        value = float(text)
+    except ValueError as exc:
+        what = "is empty" if not text else f"{text!r} is not a number"
+        raise DatasetError("bad_score", src.label, f"relevance {what}", line=n, field="score") from exc
+    if not math.isfinite(value):
+        raise DatasetError(
+            "bad_score", src.label, f"relevance {text!r} is not a finite number", line=n, field="score"
+        )
     if value != int(value):
         raise DatasetError(
-            "bad_score", src.label, f"relevance {raw!r} must be an integer grade",
+            "bad_score", src.label, f"relevance {text!r} must be an integer grade (0, 1, 2, …)",
+            line=n, field="score",
+        )
+    if value < 0:
+        raise DatasetError(
+            "bad_score", src.label,
+            f"relevance {text} is negative; use 0 for 'not relevant' (or leave the pair out)",
+            line=n, field="score",
+        )
+    if value > _MAX_GRADE:
+        raise DatasetError(
+            "bad_score", src.label,
+            f"relevance {text} is too large (grades are small integers such as 0, 1, 2; at most {_MAX_GRADE})",
             line=n, field="score",
         )
     return int(value)
@@ -401,6 +702,7 @@ def _parse_score(src: _Source, n: int, raw: str) -> int:
 def _read_qrels(src: _Source, limits: Limits) -> list[tuple[str, str, int, int]]:
     """(query id, doc id, score, line) rows; TSV header optional, TREC 4-column accepted."""
     rows: list[tuple[str, str, int, int]] = []
+    header = False
     if src.suffix in (".tsv", ".txt"):
         first = True
         for n, line in _lines(src, limits):
@@ -418,20 +720,21 @@ def _read_qrels(src: _Source, limits: Limits) -> list[tuple[str, str, int, int]]
                     line=n,
                 )
             if is_first and parts[0].lower() in _QREL_Q:
-                continue  # header row
+                header = True
+                continue
             if not parts[0] or not parts[1]:
                 raise DatasetError("missing_field", src.label, "empty id", line=n,
                                    field="query-id" if not parts[0] else "corpus-id")
             rows.append((parts[0], parts[1], _parse_score(src, n, parts[2]), n))
     else:
-        for n, row in _records(src, limits):
+        for n, row in _records(src, limits, _QREL_COLUMNS):
             q = _field(src, n, row, _QREL_Q, required=True)
             d = _field(src, n, row, _QREL_D, required=True)
             assert q is not None and d is not None
-            raw = row.get("score", 1)
-            rows.append((q, d, _parse_score(src, n, str(raw)), n))
+            rows.append((q, d, _parse_score(src, n, row.get("score", 1)), n))
     if not rows:
-        raise DatasetError("no_judgements", src.label, "no relevance judgements found")
+        what = "has a header row but no judgements" if header else "no relevance judgements found"
+        raise DatasetError("no_judgements", src.label, what)
     return rows
 
 
@@ -454,12 +757,12 @@ def _assemble(
         if q not in q_ids:
             raise DatasetError(
                 "dangling_qrel", qrel_src.label,
-                f"query id {q!r} is not in {q_src.label}", line=n, field="query-id",
+                f"query id {q!r} is not in {PurePosixPath(q_src.label).name}", line=n, field="query-id",
             )
         if d not in doc_ids:
             raise DatasetError(
                 "dangling_qrel", qrel_src.label,
-                f"document id {d!r} is not in {doc_src.label}", line=n, field="corpus-id",
+                f"document id {d!r} is not in {PurePosixPath(doc_src.label).name}", line=n, field="corpus-id",
             )
         if (q, d) in first:
             raise DatasetError(
@@ -473,12 +776,11 @@ def _assemble(
     kept = [(q, t) for q, t, _ in queries if q in positive]
     if not kept:
         raise DatasetError(
-            "no_judgements", qrel_src.label, "no query has a positive judgement (score > 0)"
+            "no_judgements", qrel_src.label,
+            "no query has a positive judgement (score > 0), so nothing can be scored",
         )
     qrels = {q: qrels[q] for q, _ in kept}
-    return _build(
-        name, source, docs, kept, qrels, split=split, dropped=len(queries) - len(kept)
-    )
+    return _build(name, source, docs, kept, qrels, split=split, dropped=len(queries) - len(kept))
 
 
 # --------------------------------------------------------------------------- entry points
@@ -557,7 +859,7 @@ def _pairs_from_source(src: _Source, name: str, source: str, lim: Limits) -> Dat
     queries: list[tuple[str, str]] = []
     docs: list[tuple[str, str]] = []
     qrels: dict[str, dict[str, int]] = {}
-    for n, row in _records(src, lim):
+    for n, row in _records(src, lim, _PAIR_COLUMNS):
         qt = (_field(src, n, row, _PAIR_QUERY, required=True) or "").strip()
         dt_raw = _field(src, n, row, _PAIR_DOC, required=True) or ""
         title = _field(src, n, row, ("title",), required=False)
@@ -565,12 +867,9 @@ def _pairs_from_source(src: _Source, name: str, source: str, lim: Limits) -> Dat
         if not qt:
             raise DatasetError("empty_text", src.label, "query text is empty", line=n, field="query")
         if not dt:
-            raise DatasetError(
-                "empty_text", src.label, "document text is empty", line=n, field="document"
-            )
+            raise DatasetError("empty_text", src.label, "document text is empty", line=n, field="document")
         qid = _field(src, n, row, ("query_id", "query-id", "qid"), required=False)
-        did = _field(src, n, row, ("doc_id", "corpus-id", "corpus_id", "document_id"),
-                     required=False)
+        did = _field(src, n, row, ("doc_id", "corpus-id", "corpus_id", "document_id"), required=False)
         if qid is None:
             qid = q_by_text.get(qt) or f"q{len(q_by_text) + 1}"
         if did is None:
@@ -593,31 +892,39 @@ def _pairs_from_source(src: _Source, name: str, source: str, lim: Limits) -> Dat
         d_by_text.setdefault(dt, did)
         qrels.setdefault(qid, {})[did] = 1
         if len(docs) > lim.max_documents or len(queries) > lim.max_queries:
-            raise DatasetError("too_many", src.label, "too many documents or queries", line=n)
-    if not queries:
-        raise DatasetError("no_judgements", src.label, "no pairs found")
+            raise DatasetError(
+                "too_many", src.label,
+                f"more than {lim.max_documents:,} documents or {lim.max_queries:,} queries; use a sample",
+                line=n,
+            )
     return _build(name, source, docs, queries, qrels, split="pairs")
 
 
-def _find(names: dict[str, bytes | Path], stem: str) -> str | None:
-    for ext in _TEXT_EXTS:
-        if stem + ext in names:
-            return stem + ext
-    return None
+# Where BEIR files sit: corpus.<ext>, queries.<ext>, qrels/<split>.<ext> or qrels.<ext>.
+_Opener = Callable[[], _Source]
+
+
+def _find(src_label: str, names: Mapping[str, _Opener], stem: str) -> str | None:
+    hits = [stem + ext for ext in _TEXT_EXTS if stem + ext in names]
+    if len(hits) > 1:
+        raise DatasetError(
+            "ambiguous", src_label, f"holds both {' and '.join(hits)}; keep one of them and try again"
+        )
+    return hits[0] if hits else None
 
 
 def _from_members(
-    members: dict[str, bytes | Path], label: str, name: str, split: str, lim: Limits
+    members: Mapping[str, _Opener], label: str, name: str, split: str, lim: Limits
 ) -> Dataset:
-    """Resolve BEIR-layout members (relative posix names → bytes or file paths)."""
-    corpus = _find(members, "corpus")
-    queries = _find(members, "queries")
+    """Resolve BEIR-layout members (relative posix names → how to open each)."""
+    corpus = _find(label, members, "corpus")
+    queries = _find(label, members, "queries")
     qrels: str | None = None
     for cand in (f"qrels/{split}.tsv", f"qrels/{split}.csv", f"qrels/{split}.jsonl"):
         if cand in members:
             qrels = cand
             break
-    qrels = qrels or _find(members, "qrels")
+    qrels = qrels or _find(label, members, "qrels")
     missing = [
         what
         for what, hit in (
@@ -630,55 +937,160 @@ def _from_members(
     if missing:
         available = sorted(m for m in members if m.startswith("qrels/"))
         hint = f" (qrels found: {', '.join(available)}; pick one with split)" if available else ""
-        raise DatasetError(
-            "missing_file", label, f"missing {', '.join(missing)}{hint}"
-        )
+        raise DatasetError("missing_file", label, f"missing {', '.join(missing)}{hint}")
     assert corpus and queries and qrels
+    return _from_sources(
+        name, label, members[corpus](), members[queries](), members[qrels](), split, lim
+    )
 
-    def src(member: str) -> _Source:
-        value = members[member]
-        if isinstance(value, Path):
-            return _read_file(value, lim)
-        return _Source(f"{label}/{member}", value)
 
-    return _from_sources(name, label, src(corpus), src(queries), src(qrels), split, lim)
+# Text compresses about 3–10:1 with deflate; a member claiming far more is a zip bomb.
+_MAX_ZIP_RATIO = 200
+_RATIO_FLOOR = 1024 * 1024  # tiny members (a run of spaces) may compress better; harmless
+_ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+_ZIP_JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+def _is_junk(name: str) -> bool:
+    base = PurePosixPath(name).name
+    return name.startswith("__MACOSX/") or base.startswith("._") or base in _ZIP_JUNK
+
+
+def _zip_names(zf: zipfile.ZipFile, label: str, lim: Limits) -> dict[str, zipfile.ZipInfo]:
+    """Every file member by normalised name, after the safety checks (nothing is read yet)."""
+    infos = zf.infolist()
+    if len(infos) > lim.max_zip_members:
+        raise DatasetError(
+            "too_many", label, f"the zip holds {len(infos):,} entries; the limit is {lim.max_zip_members:,}"
+        )
+    out: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        # Some Windows tools write backslashes; the zip format says "/".
+        name = info.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts:
+            # We never extract to disk, but a zip built to escape its folder is hostile.
+            raise DatasetError(
+                "unsafe_zip", label,
+                f"the zip holds an unsafe path {info.filename!r} (it points outside the zip's folder); "
+                "refusing to read it",
+            )
+        if info.is_dir() or name.endswith("/"):
+            continue
+        if name in out:
+            raise DatasetError(
+                "ambiguous", label, f"the zip holds {name!r} twice; re-create the zip and try again"
+            )
+        if info.file_size > lim.max_file_bytes:
+            raise DatasetError(
+                "too_large", f"{label}/{name}",
+                f"{info.file_size:,} bytes uncompressed; the limit is {lim.max_file_bytes:,} "
+                "(refused before unpacking)",
+            )
+        if info.file_size > _RATIO_FLOOR and info.file_size > _MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise DatasetError(
+                "zip_bomb", f"{label}/{name}",
+                f"would unpack {info.compress_size:,} bytes to {info.file_size:,} "
+                f"(ratio {info.file_size // max(info.compress_size, 1):,}:1); refusing a possible zip bomb",
+            )
+        out[name] = info
+    return out
+
+
+def _zip_root(names: list[str], label: str) -> str:
+    """The folder inside the zip holding the dataset ('' for the top)."""
+    roots = sorted(
+        {str(PurePosixPath(n).parent) for n in names if PurePosixPath(n).name in ("corpus.jsonl", "corpus.csv",
+                                                                                   "corpus.tsv")}
+    )
+    if not roots:
+        inner = [n for n in names if n.lower().endswith(".zip")]
+        if inner:
+            raise DatasetError(
+                "missing_file", label,
+                f"the zip holds another zip ({inner[0]}) but no corpus file; unzip it and upload the inner zip",
+            )
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        raise DatasetError(
+            "missing_file", label,
+            f"no corpus.jsonl (or .csv/.tsv) in the zip; it holds: {shown or 'nothing'}",
+        )
+    if len(roots) > 1:
+        shown = ", ".join((r + "/") if r != "." else "(top level)" for r in roots)
+        raise DatasetError(
+            "ambiguous", label,
+            f"the zip holds more than one dataset ({shown}); zip one dataset at a time",
+        )
+    root = "" if roots[0] == "." else roots[0]
+    # One folder is what zipping a dataset folder gives; deeper nesting is usually a zip of
+    # a bigger tree, where guessing which part is meant goes wrong.
+    if len(PurePosixPath(root).parts) > 1:
+        raise DatasetError(
+            "ambiguous", label,
+            f"the dataset sits too deep in the zip ({root}/); zip the dataset folder itself so that corpus, "
+            "queries and qrels are at the top of the zip or inside one folder",
+        )
+    return root
 
 
 def _read_zip(path: Path, split: str, lim: Limits) -> Dataset:
+    label = str(path)
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise DatasetError("parse", str(path), "not a valid zip file") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise DatasetError("parse", label, "not a valid zip file (is it damaged, or not a zip?)") from exc
     with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > lim.max_zip_members:
-            raise DatasetError("too_many", str(path), f"more than {lim.max_zip_members} files")
-        names = [i.filename for i in infos if "__MACOSX" not in i.filename]
-        # Accept one top-level folder (the usual `scifact.zip` → `scifact/...`).
-        prefix = ""
-        if not any(n.startswith("corpus.") for n in names):
-            tops = {n.split("/", 1)[0] for n in names if "/" in n}
-            for top in sorted(tops):
-                if any(n.startswith(f"{top}/corpus.") for n in names):
-                    prefix = top + "/"
-                    break
-        wanted = {
-            n[len(prefix):]: n
-            for n in names
-            if n.startswith(prefix)
-            and (n[len(prefix):].split("/", 1)[0] in ("qrels",)
-                 or n[len(prefix):].startswith(("corpus.", "queries.", "qrels.")))
-        }
-        members: dict[str, bytes | Path] = {}
-        for rel, full in wanted.items():
-            size = zf.getinfo(full).file_size
-            if size > lim.max_file_bytes:
+        members = _zip_names(zf, label, lim)
+        names = [n for n in members if not _is_junk(n)]
+        root = _zip_root(names, label)
+        prefix = root + "/" if root else ""
+        wanted: dict[str, _Opener] = {}
+        for full in names:
+            if not full.startswith(prefix):
+                continue
+            rel = full[len(prefix):]
+            if not (rel.startswith("qrels/") or rel.startswith(("corpus.", "queries.", "qrels."))):
+                continue
+            info = members[full]
+            if info.flag_bits & 0x1:
                 raise DatasetError(
-                    "too_large", f"{path}/{full}",
-                    f"{size:,} bytes uncompressed; the limit is {lim.max_file_bytes:,}",
+                    "parse", f"{label}/{full}", "is password-protected; zip it again without a password"
                 )
-            members[rel] = zf.read(full)
-    return _from_members(members, str(path), (prefix.rstrip("/") or path.stem), split, lim)
+            if info.compress_type not in _ZIP_METHODS:
+                raise DatasetError(
+                    "parse", f"{label}/{full}",
+                    f"uses a compression method this app cannot read (method {info.compress_type}); "
+                    "zip it again with standard (deflate) compression",
+                )
+            wanted[rel] = _member_opener(zf, info, f"{label}/{full}")
+        return _from_members(wanted, label, PurePosixPath(root).name or path.stem, split, lim)
+
+
+def _member_opener(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> _Opener:
+    def opener() -> _Source:
+        return _Source(label, info.file_size, lambda: zf.open(info))
+
+    return opener
+
+
+def _folder_members(p: Path, lim: Limits) -> dict[str, _Opener]:
+    def opener(child: Path) -> _Opener:
+        return lambda: _read_file(child, lim)
+
+    members: dict[str, _Opener] = {}
+    for child in p.iterdir():
+        if child.is_file():
+            members[child.name] = opener(child)
+    qdir = p / "qrels"
+    if qdir.is_dir():
+        for child in qdir.iterdir():
+            if child.is_file():
+                members[f"qrels/{child.name}"] = opener(child)
+    return members
+
+
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+_COMPRESSED = (".gz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".tgz")
 
 
 def load_dataset(path: str | Path, *, split: str = "test", limits: Limits | None = None) -> Dataset:
@@ -699,22 +1111,28 @@ def load_dataset(path: str | Path, *, split: str = "test", limits: Limits | None
     lim = limits or Limits()
     p = Path(path).expanduser()
     if p.is_dir():
-        members: dict[str, bytes | Path] = {}
-        for child in p.iterdir():
-            if child.is_file():
-                members[child.name] = child
-        qdir = p / "qrels"
-        if qdir.is_dir():
-            for child in qdir.iterdir():
-                if child.is_file():
-                    members[f"qrels/{child.name}"] = child
+        members = _folder_members(p, lim)
+        if not any(m.startswith("corpus.") for m in members):
+            inner = sorted(c.name for c in p.iterdir() if c.is_dir() and any(c.glob("corpus.*")))
+            if inner:
+                raise DatasetError(
+                    "missing_file", str(p),
+                    f"no corpus file here, but the folder {inner[0]} has one; point at that folder instead",
+                )
         return _from_members(members, str(p), p.resolve().name, split, lim)
     if not p.exists():
         raise DatasetError("missing_file", str(p), "no such file or folder")
-    if p.suffix.lower() == ".zip":
+    suffix = p.suffix.lower()
+    if suffix == ".zip":
         return _read_zip(p, split, lim)
-    if p.suffix.lower() in (*_TEXT_EXTS, ".json"):
+    if suffix in (*_TEXT_EXTS, ".json"):
         return load_pairs(p, limits=lim)
+    if suffix in _SPREADSHEETS:
+        raise DatasetError(
+            "parse", str(p), "spreadsheet files are not read; save the sheet as CSV UTF-8 and use that file"
+        )
+    if suffix in _COMPRESSED:
+        raise DatasetError("parse", str(p), "compressed files are read only as .zip; unpack it or zip the folder")
     raise DatasetError(
         "parse", str(p),
         "expected a BEIR folder, a .zip of one, or a .csv/.tsv/.jsonl file of (query, document) pairs",
