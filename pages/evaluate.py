@@ -57,7 +57,8 @@ with c_up:
         help=(
             "One **.zip** in BEIR layout (corpus.jsonl, queries.jsonl, qrels/test.tsv); or the **three files** "
             "(names containing 'corpus', 'queries', and 'qrels' or 'test.tsv'); or one **pairs file** "
-            "(.csv/.tsv/.jsonl with columns query and document)."
+            "(.csv/.tsv/.jsonl with columns query and document). UTF-8 text (a byte-order mark and Windows "
+            f"line endings are fine), up to {ev.max_upload_bytes() // (1024 * 1024)} MB per file."
         ),
     )
     name = st.text_input("Dataset name (for separate files)", key="ev_name", disabled=running,
@@ -68,12 +69,13 @@ with c_up:
             ss.pop(RUN_ID, None)
         except UserError as exc:
             ss.pop(DATASET, None)
-            st.error(f"**These files cannot be used:** {exc}")
+            # The message quotes file names and text from the upload: shown literally, not as Markdown.
+            st.error(f"**These files cannot be used:** {ev.md_plain(exc)}")
 
 ds: datasets.Dataset | None = ss.get(DATASET)
 if ds is not None:
     st.success(
-        f"**{ds.name}**: {len(ds.doc_ids):,} documents · {len(ds.query_ids):,} queries · "
+        f"**{ev.md_plain(ds.name)}**: {len(ds.doc_ids):,} documents · {len(ds.query_ids):,} queries · "
         f"{ds.n_qrels:,} relevance judgements"
         + (f" · {ds.dropped_queries} queries without a judgement ignored" if ds.dropped_queries else "")
     )
@@ -142,7 +144,7 @@ if running and ds is not None:
         )
         st.rerun()
     except UserError as exc:
-        st.error(f"**The evaluation did not run:** {exc}")
+        st.error(f"**The evaluation did not run:** {ev.md_plain(exc)}")
 
 # ---- 3. results ---------------------------------------------------------------------------
 run_id = ss.get(RUN_ID)

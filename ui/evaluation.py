@@ -8,8 +8,11 @@ runs too. The API key typed into the page lives in ``st.session_state`` only.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +52,19 @@ def _digest(parts: Sequence[bytes]) -> str:
     return h.hexdigest()[:16]
 
 
+# Characters that change how Markdown renders ([links], *emphasis*, `code`, <html>, $math$,
+# Streamlit's :color[text]); user text shown inside st.markdown/st.error is escaped so it
+# reads exactly as typed. Underscores are left alone: inside words they do not emphasise,
+# and file names are full of them.
+_MD_ACTIVE = re.compile(r"([\\`*\[\]<>$~|])")
+
+
+def md_plain(text: object) -> str:
+    """User text for ``st.markdown``/``st.error``: shown literally, on one line."""
+    s = "" if text is None else str(text)
+    return _MD_ACTIVE.sub(r"\\\1", s.replace("\r", " ").replace("\n", " "))
+
+
 @dataclass(frozen=True)
 class Upload:
     """An uploaded file's name and bytes (what Streamlit's ``UploadedFile`` gives)."""
@@ -62,11 +78,74 @@ def as_upload(f: Any) -> Upload:
     return Upload(str(f.name), bytes(f.getvalue()))
 
 
+_SPREADSHEET_EXTS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+
+
 def _ext(name: str, allowed: Sequence[str]) -> str:
     ext = Path(name).suffix.lower()
     if ext not in allowed:
-        raise UserError(f"{name}: expected a {' / '.join(allowed)} file, got '{ext or 'no extension'}'")
+        hint = " — save the sheet as CSV UTF-8 and upload that" if ext in _SPREADSHEET_EXTS else ""
+        raise UserError(f"{name}: expected a {' / '.join(allowed)} file, got '{ext or 'no extension'}'{hint}")
     return ext
+
+
+def max_upload_bytes() -> int:
+    """Streamlit's upload cap (``server.maxUploadSize`` in .streamlit/config.toml, in MB)."""
+    return int(st.config.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+def _check_sizes(uploads: Sequence[Upload]) -> None:
+    """Refuse oversized files before writing a byte (the browser enforces the same cap)."""
+    cap = max_upload_bytes()
+    engine_cap = datasets.Limits().max_file_bytes
+    for u in uploads:
+        if len(u.data) > cap:
+            raise UserError(
+                f"{u.name}: {len(u.data):,} bytes; uploads are limited to {cap // (1024 * 1024)} MB "
+                "(server.maxUploadSize). Use a smaller sample of your data."
+            )
+        if not u.name.lower().endswith(".zip") and len(u.data) > engine_cap:
+            raise UserError(f"{u.name}: {len(u.data):,} bytes; the limit is {engine_cap:,}.")
+
+
+def _store(files: dict[str, Upload], entry: str, label: str) -> datasets.Dataset:
+    """Write uploads to a staging folder, validate, and keep them only when valid.
+
+    Args:
+        files: Relative path inside the dataset folder → upload.
+        entry: The relative path to validate (the zip or pairs file, or the BEIR folder).
+        label: What to call the folder itself in messages.
+
+    Returns:
+        The dataset, its ``source`` pointing at the kept copy.
+
+    Raises:
+        UserError: The engine's message with the user's file names; nothing is left behind.
+    """
+    _check_sizes(list(files.values()))
+    root = uploads_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    # The final folder is named by content *and* layout, so the same upload is stored once.
+    digest = _digest([p for rel, u in sorted(files.items()) for p in (rel.encode(), u.data)])
+    final = root / digest
+    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
+    try:
+        for rel, u in files.items():
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(u.data)
+        originals = {str(staging / rel): u.name for rel, u in files.items()}
+        originals.setdefault(str(staging / entry), label)
+        ds = _validated(staging / entry, originals)
+        if not final.exists():
+            try:
+                staging.rename(final)  # atomic: a half-written upload is never visible
+            except OSError:
+                if not final.exists():  # another session stored the same upload meanwhile: fine
+                    raise
+        return dataclasses.replace(ds, source=ds.source.replace(str(staging), str(final), 1))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _validated(path: Path, originals: dict[str, str]) -> datasets.Dataset:
@@ -93,11 +172,8 @@ def save_zip(upload: Upload) -> datasets.Dataset:
         UserError: With the engine's message (file, line, field) when invalid.
     """
     _ext(upload.name, (".zip",))
-    folder = uploads_dir() / _digest([upload.data])
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_safe_name(upload.name)}.zip"
-    path.write_bytes(upload.data)
-    return _validated(path, {str(path): upload.name})
+    rel = f"{_safe_name(upload.name)}.zip"
+    return _store({rel: upload}, rel, upload.name)
 
 
 def save_files(corpus: Upload, queries: Upload, qrels: Upload, name: str = "") -> datasets.Dataset:
@@ -117,12 +193,9 @@ def save_files(corpus: Upload, queries: Upload, qrels: Upload, name: str = "") -
     """
     exts = (".jsonl", ".csv", ".tsv")
     ce, qe, re_ = _ext(corpus.name, exts), _ext(queries.name, exts), _ext(qrels.name, exts)
-    folder = uploads_dir() / _digest([corpus.data, queries.data, qrels.data]) / _safe_name(name or corpus.name)
-    (folder / "qrels").mkdir(parents=True, exist_ok=True)
-    paths = {folder / f"corpus{ce}": corpus, folder / f"queries{qe}": queries, folder / "qrels" / f"test{re_}": qrels}
-    for p, u in paths.items():
-        p.write_bytes(u.data)
-    return _validated(folder, {str(p): u.name for p, u in paths.items()})
+    folder = _safe_name(name or corpus.name)
+    files = {f"{folder}/corpus{ce}": corpus, f"{folder}/queries{qe}": queries, f"{folder}/qrels/test{re_}": qrels}
+    return _store(files, folder, name or corpus.name)
 
 
 def save_pairs(upload: Upload) -> datasets.Dataset:
@@ -138,11 +211,8 @@ def save_pairs(upload: Upload) -> datasets.Dataset:
         UserError: With the engine's message when invalid.
     """
     ext = _ext(upload.name, (".csv", ".tsv", ".jsonl"))
-    folder = uploads_dir() / _digest([upload.data])
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_safe_name(upload.name)}{ext}"
-    path.write_bytes(upload.data)
-    return _validated(path, {str(path): upload.name})
+    rel = f"{_safe_name(upload.name)}{ext}"
+    return _store({rel: upload}, rel, upload.name)
 
 
 def _role(name: str) -> str | None:
@@ -359,14 +429,14 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
     """Metrics table with CIs and tie groups, charts, MTEB comparison and drill-down."""
     r = stored.run
     if r["status"] != "done":
-        st.warning(f"Run {r['run_id']} is **{r['status']}**" + (f": {r['error']}" if r.get("error") else "")
+        st.warning(f"Run {r['run_id']} is **{r['status']}**" + (f": {md_plain(r['error'])}" if r.get("error") else "")
                    + " — it has no results.")
         return
     k = int(r["k"])
     metric = f"nDCG@{k}"
     st.caption(
-        f"Run `{r['run_id']}` · dataset **{r['dataset_name']}** ({r['n_docs']:,} documents, {r['n_queries']:,} "
-        f"queries, {r['n_qrels']:,} judgements) · k = {k} · {float(r['wall_time_s'] or 0):.1f} s"
+        f"Run `{r['run_id']}` · dataset **{md_plain(r['dataset_name'])}** ({r['n_docs']:,} documents, "
+        f"{r['n_queries']:,} queries, {r['n_qrels']:,} judgements) · k = {k} · {float(r['wall_time_s'] or 0):.1f} s"
     )
     table = report.metrics_display(stored)
     st.subheader("Metrics with 95 % confidence intervals")
@@ -458,7 +528,7 @@ def render_drilldown(stored: runs.StoredRun, key: str) -> None:
         format_func=lambda q: f"{q} — {texts.get(q, '')[:90]}",
     )
     view = report.drilldown(stored, ds, str(qid), k)
-    st.markdown(f"**{view.query_id}** — {view.text or '(text unavailable)'}")
+    st.markdown(f"**{md_plain(view.query_id)}** — {md_plain(view.text) if view.text else '(text unavailable)'}")
     if not view.relevant.empty:
         st.caption("Judged relevant (relevance 2 = answers it, 1 = useful context):")
         st.dataframe(view.relevant, hide_index=True, width="stretch")
@@ -475,7 +545,7 @@ def render_drilldown(stored: runs.StoredRun, key: str) -> None:
         )
         missed = view.missed.get(str(model), ())
         if missed:
-            col.caption("Missed: " + ", ".join(missed))
+            col.caption("Missed: " + md_plain(", ".join(missed)))
 
 
 def find_key(session_key: str | None) -> str | None:

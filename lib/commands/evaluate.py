@@ -48,16 +48,23 @@ def run(args: argparse.Namespace) -> int:
 
     Returns:
         0 on success.
+
+    Raises:
+        UserError: For invalid data (one line naming file, line and field) or models.
     """
     import json
 
-    from lib.evaluation import engine
+    from lib import csvsafe
+    from lib.evaluation import datasets, engine
 
     cfg = engine.EvaluationConfig(
         models=tuple(args.models), k=args.k, split=args.split, sweep=not args.no_sweep,
         use_cache=not args.no_cache, bootstrap_resamples=args.bootstrap, seed=args.seed,
     )
-    result = engine.evaluate(args.data, cfg, db_path=args.db, progress=_progress)
+    # Validate the data before any progress output, so that an invalid input prints exactly
+    # one line (`error: <file>, line <n>: …`) and nothing else.
+    ds = datasets.load_dataset(args.data, split=args.split)
+    result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress)
     if args.format == "json":
         out = {
             "run_id": result.run_id,
@@ -71,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out, indent=2, default=str))
     elif args.format == "csv":
-        print(result.summary.to_csv(index=False), end="")
+        # Model specs and dataset names are user text: defuse formulas for spreadsheets.
+        print(csvsafe.to_csv(result.summary, index=False), end="")
     else:
         _print_table(result)
     print(f"run {result.run_id} stored ({result.wall_time_s:.1f} s)", file=sys.stderr)
