@@ -720,6 +720,18 @@ def test_upload_over_streamlit_cap_is_refused_before_writing(uploads: Path) -> N
     assert _leftovers(uploads) == []
 
 
+def test_staging_left_by_a_killed_process_is_swept(uploads: Path, generated: Callable[[str], Path]) -> None:
+    uploads.mkdir(parents=True)
+    stale, fresh = uploads / ".incoming-stale", uploads / ".incoming-fresh"
+    for d in (stale, fresh):
+        (d / "x").mkdir(parents=True)
+    os.utime(stale, (1_000_000_000, 1_000_000_000))  # dated 2001: certainly not in progress
+    with pytest.raises(ev.UserError):
+        _save(next(c for c in BAD_CASES if c.path == "pairs/latin1.csv"), generated("pairs/latin1.csv"))
+    assert not stale.exists()
+    assert fresh.exists()  # may be another session's upload in progress
+
+
 @pytest.mark.parametrize(
     ("names", "message"),
     [

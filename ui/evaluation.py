@@ -13,6 +13,7 @@ import hashlib
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,7 @@ def _store(files: dict[str, Upload], entry: str, label: str) -> datasets.Dataset
     _check_sizes(list(files.values()))
     root = uploads_dir()
     root.mkdir(parents=True, exist_ok=True)
+    _sweep_staging(root)
     # The final folder is named by content *and* layout, so the same upload is stored once.
     digest = _digest([p for rel, u in sorted(files.items()) for p in (rel.encode(), u.data)])
     final = root / digest
@@ -146,6 +148,20 @@ def _store(files: dict[str, Upload], entry: str, label: str) -> datasets.Dataset
         return dataclasses.replace(ds, source=ds.source.replace(str(staging), str(final), 1))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+_STAGING_MAX_AGE_S = 3600  # far longer than any validation; older ones are from a killed process
+
+
+def _sweep_staging(root: Path) -> None:
+    """Remove staging folders a killed process left behind (``finally`` never ran there)."""
+    cutoff = time.time() - _STAGING_MAX_AGE_S
+    for old in root.glob(".incoming-*"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass  # another session removed it first
 
 
 def _validated(path: Path, originals: dict[str, str]) -> datasets.Dataset:
