@@ -222,7 +222,7 @@ def _failure(exc: BaseException) -> str:
         # StopException/RerunException (the page was left or rerun), KeyboardInterrupt,
         # SystemExit: the run was stopped, nothing in it went wrong.
         return (f"{runs.INTERRUPTED}the evaluation was stopped before it finished ({type(exc).__name__}: "
-                "the page was left or rerun, or the process was asked to stop). No results were saved.")
+                "the page was left or rerun, or the process was asked to stop)")
     return f"{type(exc).__name__}: {exc}"
 
 

@@ -142,7 +142,7 @@ def recover_interrupted(cur: duckdb.DuckDBPyConnection, path: Path | None = None
         for run_id, owner in stale:
             reason = (
                 f"{INTERRUPTED}the app stopped during this run ({_describe_owner(owner)} ended before the run "
-                f"finished; found {found:%Y-%m-%d %H:%M} UTC). No results were saved; run it again."
+                f"finished; found {found:%Y-%m-%d %H:%M} UTC)"
             )
             # The status condition keeps a run that finished meanwhile as it is.
             cur.execute(
