@@ -41,7 +41,34 @@ def test_history_lists_runs_with_metrics_and_status(two_runs: tuple[str, str]) -
     assert table.at[b, "best_model"] == "minilm"
     assert 0.6 < table.at[b, "best_ndcg"] <= 1
     assert table.at[a, "best_model"] == "bm25"
-    assert table.at["20000101-000000-deadbeef", "status"].startswith("✗ interrupted")
+    assert table.at["20000101-000000-deadbeef", "status"] == "✗ interrupted"
+    # Stored before the engine wrote reasons (only the exception's name): shown with a readable one.
+    assert table.at["20000101-000000-deadbeef", "error"] == (
+        "interrupted: the evaluation was stopped before it finished (the page was left or rerun).")
+    assert any("1 run(s) stopped before they finished" in c.value for c in at.caption)
+
+
+def test_run_of_a_dead_process_is_shown_interrupted(two_runs: tuple[str, str]) -> None:
+    """A run left 'running' by a process that died is marked when the file is next opened, never shown running."""
+    from lib import store
+
+    runs.start_run(None, run_id="20000101-000001-0000dead", dataset={
+        "name": "demo", "source": str(DEMO), "split": "test", "fingerprint": "x", "n_docs": 1, "n_queries": 1,
+        "n_qrels": 1}, k=10, models=["bm25"], config={}, environment={})
+    with store.transaction() as cur:
+        cur.execute("UPDATE eval_runs SET owner = ? WHERE run_id = ?", ["gone/999999/feedfacecafe",
+                                                                      "20000101-000001-0000dead"])
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    # Still this process's file: another process's 'running' row is left alone until the file is reopened
+    # (only then is it certain that process let go of it).
+    assert at.dataframe[0].value.set_index("run_id").at["20000101-000001-0000dead", "status"] == "… running"
+    store.close(store.resolve_path())  # as when the app restarts
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    _no_errors(at)
+    row = at.dataframe[0].value.set_index("run_id").loc["20000101-000001-0000dead"]
+    assert row["status"] == "✗ interrupted"
+    assert row["error"].startswith("interrupted: the app stopped during this run (process 999999 on gone")
+    assert any("2 run(s) stopped before they finished" in c.value for c in at.caption)
 
 
 def test_open_and_compare(two_runs: tuple[str, str]) -> None:
