@@ -120,7 +120,8 @@ def cross_result(key: str) -> tuple | None:
         "the first time on a laptop CPU; the vectors go to the embedding cache, so later runs encode nothing.",
     ):
         try:
-            res = iv.run_cross()
+            iv.run_cross()
+            st.rerun()  # redraw from the kept result, without the button
         except UserError as exc:
             st.error(str(exc))
     return res
@@ -281,7 +282,8 @@ def section_dimensions(sec: Section) -> None:
         "Embeds the demo data with the chosen model (instant when cached) and scores 5 sizes × 3 precisions.",
     ):
         try:
-            res = iv.run_sweep(spec)
+            iv.run_sweep(spec)
+            st.rerun()  # redraw from the kept result, without the button
         except UserError as exc:
             st.error(str(exc))
     if res is not None:
@@ -358,7 +360,8 @@ def section_finetune(sec: Section) -> None:
         "machine. Runs only when you press the button.",
     ):
         try:
-            res = iv.run_finetune(n_pairs)
+            iv.run_finetune(n_pairs)
+            st.rerun()  # redraw from the kept result, without the button
         except UserError as exc:
             st.error(str(exc))
     if res is not None:
@@ -389,7 +392,8 @@ def section_encoder(sec: Section) -> None:
     if res is None and run_button("Embed the texts", "iv_enc_run",
                                   "Embeds the texts below with all-MiniLM-L6-v2 (seconds to load the model once)."):
         try:
-            res = iv.run_encoder(c, extra)
+            iv.run_encoder(c, extra)
+            st.rerun()  # redraw from the kept result, without the button
         except UserError as exc:
             st.error(str(exc))
     if res is None:
