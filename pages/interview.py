@@ -230,7 +230,7 @@ def section_reindex(sec: Section) -> None:
     c2.metric("After switching only the query model", f"{cross.crossed.recall:.3f}",
               delta=f"{cross.crossed.recall - cross.same_index.recall:+.3f}")
     c3.metric("A random ranking", f"{cross.chance:.3f}", help="Expected Recall@10 = 10 / number of documents")
-    c4.metric("Same document, two models: cosine", f"{cross.same_text_cosine:.3f}",
+    c4.metric("Same text, two models", f"{cross.same_text_cosine:.3f}",
               help="Mean cosine similarity between the two models' vectors of the same document")
     st.plotly_chart(icharts.cross_model_bars(cross), key="iv_cross_chart")
     st.dataframe(cross.table(), hide_index=True, width="stretch", key="iv_cross_table",
@@ -251,13 +251,14 @@ def section_reindex(sec: Section) -> None:
     st.subheader("The fix without downtime: a shadow index")
     st.plotly_chart(icharts.migration_chart(curve), key="iv_migration_chart")
     t = curve.table
-    st.dataframe(pd.DataFrame({
+    mig = pd.DataFrame({
         "Re-embedded": [f"{v:.0%}" for v in t["migrated"]],
         f"One index, queries by {curve.new_model}": t["in_place_new_queries"],
         f"One index, queries by {curve.old_model}": t["in_place_old_queries"],
         "Shadow index (cut over at 100 %)": t["shadow"],
-    }), hide_index=True, width="stretch", key="iv_migration_table",
-        column_config={col: st.column_config.NumberColumn(format="%.3f") for col in t.columns})
+    })
+    st.dataframe(mig, hide_index=True, width="stretch", key="iv_migration_table",
+                 column_config={col: st.column_config.NumberColumn(format="%.3f") for col in mig.columns[1:]})
     mc = iv.migration_costs()
     st.markdown(md(
         f"A gradual migration *inside one index* serves a mix of two spaces: whichever model embeds the queries, "
@@ -304,7 +305,7 @@ def section_dimensions(sec: Section) -> None:
             f"This corpus ({res.n_docs} vectors), bytes": t["index_bytes"],
             f"{res.scale_vectors / 1e6:,.0f}M vectors, GB": t["gb_at_scale"],
             "Storage $/month": t["usd_per_month_at_scale"],
-        }), hide_index=True, width="stretch", key="iv_sweep_table", column_config={
+        }), hide_index=True, width="stretch", key="iv_sweep_table", height=36 * (len(t) + 1) + 4, column_config={
             "Recall@10": st.column_config.NumberColumn(format="%.3f"),
             "nDCG@10": st.column_config.NumberColumn(format="%.3f"),
             "Share of full quality": st.column_config.NumberColumn(format="percent"),
@@ -433,7 +434,7 @@ def section_q_legal(sec: Section) -> None:
         t = dom.table
         st.dataframe(pd.DataFrame({
             "Model": t["model"], f"Rank on {dom.domain}": t["domain_rank"], "Mean (Task)": t["domain_score"],
-            f"Rank on {dom.general}": t["general_rank"],
+            f"Rank on {dom.general}": [f"#{int(r)}" if pd.notna(r) else "not ranked" for r in t["general_rank"]],
             "Legal-specialised (by name)": ["yes" if s else "" for s in t["specialised"]],
         }), hide_index=True, width="stretch", key="iv_legal_table",
             column_config={"Mean (Task)": st.column_config.NumberColumn(format="%.3f")})
@@ -441,7 +442,7 @@ def section_q_legal(sec: Section) -> None:
         st.dataframe(dom.common.rename(columns={"model": "Model", "general_rank": f"Rank on {dom.general}",
                                                 "domain_rank": f"Rank on {dom.domain}"}),
                      hide_index=True, width="stretch", key="iv_legal_common")
-        st.caption("An empty general rank means the model has no complete MTEB(eng, v2) result. “Legal-specialised” "
+        st.caption("“Not ranked” means the model has no complete MTEB(eng, v2) result. “Legal-specialised” "
                    "is read from the model name (law, legal, …): mteb records no such field.")
     model_answer(sec, iv.all_facts(ss.get("iv_run")))
     link("pages/decision.py", label="Decision wizard: answer the questions for your legal system",
@@ -544,7 +545,7 @@ def walkthrough() -> None:
     RENDER.get(sid, lambda _s: None)(sec)
     takeaways(sec)
     pos = ids.index(sid)
-    b1, _, b2 = st.columns([1, 3, 1])
+    b1, _, b2 = st.columns([2, 1, 2])
     if pos > 0:
         b1.button(f"← {c.sections[pos - 1].label}", key="iv_prev", on_click=_goto, args=(ids[pos - 1],),
                   width="stretch")

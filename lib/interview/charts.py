@@ -15,40 +15,43 @@ _LAYOUT = {
 _PRECISION = {"float32": ("#2563eb", "solid"), "int8": ("#16a34a", "dash"), "binary": ("#dc2626", "dot")}
 
 
-def rank_scatter(gap: RankGap, highlight: int = 8) -> go.Figure:
-    """Overall rank against task-type rank, one dot per model; the diagonal is "no difference".
+def rank_scatter(gap: RankGap, highlight: int = 8, top: int = 60) -> go.Figure:
+    """Overall rank against task-type rank for the overall top ``top``; the diagonal is "no difference".
 
     Args:
         gap: From :func:`lib.interview.ranks.rank_gap`.
         highlight: Label this many of the biggest movers in the overall top 30.
+        top: Models shown (by overall rank): the ones a reader would shortlist.
 
     Returns:
         The figure (rank 1 at the top left).
     """
-    t = gap.table
-    movers = set(gap.movers(highlight)["model"])
+    t = gap.table[gap.table["overall_rank"] <= top]
+    movers = gap.movers(highlight)
     fig = go.Figure()
     n = int(max(t["overall_rank"].max(), t["task_rank"].max()))
     fig.add_trace(go.Scatter(x=[1, n], y=[1, n], mode="lines", name="same rank on both",
                              line={"color": "#94a3b8", "dash": "dot"}, hoverinfo="skip"))
-    rest = t[~t["model"].isin(movers)]
+    rest = t[~t["model"].isin(set(movers["model"]))]
     fig.add_trace(go.Scatter(
         x=rest["overall_rank"].astype(float), y=rest["task_rank"].astype(float), mode="markers", name="models",
         marker={"color": "#93c5fd", "size": 7}, text=rest["model"],
         hovertemplate="%{text}<br>overall #%{x}<br>" + gap.task_type + " #%{y}<extra></extra>",
     ))
-    hi = t[t["model"].isin(movers)]
+    hi = movers.sort_values("task_rank")
+    # Alternate label sides so neighbouring movers do not print over each other.
+    sides = ["middle right" if i % 2 == 0 else "middle left" for i in range(len(hi))]
     fig.add_trace(go.Scatter(
         x=hi["overall_rank"].astype(float), y=hi["task_rank"].astype(float), mode="markers+text",
         name="largest differences (overall top 30)", marker={"color": "#dc2626", "size": 9},
-        text=[m.split("/")[-1] for m in hi["model"]], textposition="middle right", textfont={"size": 11},
+        text=[m.split("/")[-1] for m in hi["model"]], textposition=sides, textfont={"size": 11},
         hovertemplate="%{text}<br>overall #%{x}<br>" + gap.task_type + " #%{y}<extra></extra>",
     ))
     fig.update_layout(
-        title=f"{gap.benchmark}: rank by {gap.overall_col} vs rank by {gap.task_type} ({gap.n_models} models)",
-        xaxis={"title": f"rank by {gap.overall_col} (1 = best)", "range": [0, n + 2]},
+        title=f"{gap.benchmark}, overall top {top}: rank by {gap.overall_col} vs rank by {gap.task_type}",
+        xaxis={"title": f"rank by {gap.overall_col} (1 = best)", "range": [-8, top + 8]},
         yaxis={"title": f"rank by {gap.task_type}", "autorange": "reversed"},
-        height=460, **_LAYOUT,
+        height=480, **_LAYOUT,
     )
     return fig
 
@@ -66,13 +69,17 @@ def cross_model_bars(cross: CrossModelResult) -> go.Figure:
     labels = [f"{s}<br><sub>docs: {a} · queries: {b}</sub>" for s, a, b in
               zip(t["Set-up"], t["Documents embedded by"], t["Queries embedded by"], strict=True)]
     fig = go.Figure(go.Bar(
-        x=labels, y=t["Recall@10"], marker_color=["#2563eb", "#dc2626", "#16a34a"],
+        x=labels, y=t["Recall@10"], marker_color=["#2563eb", "#dc2626", "#16a34a"], showlegend=False,
         text=[f"{v:.3f}" for v in t["Recall@10"]], textposition="outside",
     ))
-    fig.add_hline(y=cross.chance, line_dash="dot", line_color="#64748b",
-                  annotation_text=f"random ranking {cross.chance:.3f}", annotation_position="top right")
+    # The chance level as a legend entry: an annotation on the line would sit under a bar.
+    fig.add_trace(go.Scatter(x=[labels[0], labels[-1]], y=[cross.chance, cross.chance], mode="lines",
+                             name=f"a random ranking ({cross.chance:.3f})",
+                             line={"color": "#64748b", "dash": "dot"}, hoverinfo="skip"))
     fig.update_layout(title=f"Recall@10 on {cross.n_queries} questions ({cross.dim}-dim vectors on both sides)",
-                      yaxis={"title": "Recall@10", "range": [0, 1.1]}, height=400, showlegend=False, **_LAYOUT)
+                      yaxis={"title": "Recall@10", "range": [0, 1.1]}, height=420,
+                      **{**_LAYOUT, "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1,
+                                               "xanchor": "right"}})
     return fig
 
 

@@ -96,6 +96,8 @@ class FineTuneCosts:
     def rows(self) -> list[tuple[str, str, str]]:
         """(item, amount, how it is computed) for display."""
         def usd(x: float) -> str:
+            if 0 < x < 0.01:
+                return "< $0.01"
             return f"${x:,.2f}" if x < 100 else f"${x:,.0f}"
 
         out = [
@@ -104,7 +106,8 @@ class FineTuneCosts:
              f"{self.training_tokens / 1e6:,.2f}M tokens ≈ {self.training_gpu_hours * 60:,.1f} GPU-minutes"),
         ]
         if self.cpu_training_minutes is not None:
-            out.append(("Train (this CPU)", "$0", f"≈ {self.cpu_training_minutes:,.0f} minutes at the measured rate"))
+            out.append(("Train (this CPU)", "—",
+                        f"≈ {self.cpu_training_minutes:,.0f} minutes at the rate measured in the live run below"))
         out += [
             ("Re-embed the corpus", usd(self.reembed_usd),
              f"{self.corpus_tokens / 1e9:,.2f}B tokens ≈ {self.reembed_gpu_hours:,.1f} GPU-hours"),
