@@ -357,8 +357,8 @@ def section_finetune(sec: Section) -> None:
     res = iv.cached(iv.finetune_key(n_pairs))
     if res is None and run_button(
         "Fine-tune now", "iv_ft_run",
-        "One epoch of all-MiniLM-L6-v2 on a CPU: seconds for 32 pairs, about half a minute for 149 on a 2-core "
-        "machine. Runs only when you press the button.",
+        "One epoch of all-MiniLM-L6-v2 on the CPU: a few seconds for 32 pairs, roughly 10–30 s for 149 on a "
+        "busy 2-core machine. Runs only when you press the button.",
     ):
         try:
             iv.run_finetune(n_pairs)

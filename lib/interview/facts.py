@@ -129,10 +129,10 @@ def build(
             for kind, winner in own.kind_winners.items():
                 col = own.by_kind[kind]
                 runner = col.drop(winner).max() if len(col) > 1 else math.nan
-                nxt = "" if math.isnan(runner) else f" (next best {runner:.3f})"
-                parts.append(f"{kind}: {winner} {col[winner]:.3f}{nxt}")
-            f["own_by_kind"] = ("the best model differs by query kind — " + "; ".join(parts)
-                                + f" ({own.metric}). " + own.agreement)
+                nxt = "" if math.isnan(runner) else f", next best {runner:.3f}"
+                parts.append(f"{kind} — {winner} {col[winner]:.3f}{nxt}")
+            f["own_by_kind"] = (f"the best model differs by kind of question ({own.metric}): " + "; ".join(parts)
+                                + ". " + own.agreement)
     if cross is not None:
         f.update(
             index_model=cross.index_model, query_model=cross.query_model, dim=str(cross.dim),
