@@ -22,6 +22,8 @@ PENDING = "ev_pending"  # choices of a submitted form, consumed by the next run 
 DATASET = "ev_dataset"  # the validated Dataset
 RUN_ID = "ev_run_id"  # the run shown below
 KEY_VALUE = "ev_api_key_value"  # the API key (session only; survives page switches)
+ERROR = "ev_error"  # why the last run failed, shown after the rerun that re-enables the form
+RESTORE = "ev_restore"  # the failed run's choices, put back into the form
 
 ss = st.session_state
 pending = ss.pop(PENDING, None)
@@ -61,8 +63,9 @@ with c_up:
             f"line endings are fine), up to {ev.max_upload_bytes() // (1024 * 1024)} MB per file."
         ),
     )
-    name = st.text_input("Dataset name (for separate files)", key="ev_name", disabled=running,
-                         placeholder="e.g. support-kb")
+    name = st.text_input(
+        "Dataset name (for separate files)", key="ev_name", disabled=running, placeholder="e.g. support-kb"
+    )
     if files and st.button("Check and use these files", key="ev_use_files", disabled=running, type="primary"):
         try:
             ss[DATASET] = ev.save_any([ev.as_upload(f) for f in files], name)
@@ -93,6 +96,14 @@ else:
 # ---- 2. models and options ----------------------------------------------------------------
 st.subheader("2 · Models and options")
 options, default, where = ev.model_choices()
+# After a failed run the form comes back with the user's choices. Streamlit loses the form's
+# values across the failing run's rerun, so the widgets are re-created under new keys (a new
+# generation) whose defaults are those choices: the browser then shows them too.
+restore = ss.pop(RESTORE, None) or {}
+if restore:
+    ss["ev_form_gen"] = int(ss.get("ev_form_gen", 0)) + 1
+    default = [m for m in restore["chosen"] if m in options]
+gen = int(ss.get("ev_form_gen", 0))
 with st.form("ev_form", border=True):
     chosen = st.multiselect(
         "Models",
@@ -100,6 +111,7 @@ with st.form("ev_form", border=True):
         default=[d for d in default if d in options],
         format_func=lambda s: f"{s}  ({where.get(s, 'custom')})",
         disabled=running,
+        key=f"ev_models_{gen}",
         help="Your shortlist from the decision wizard, models found on this machine, BM25 (lexical baseline) "
         "and API models. API models cost money per token.",
     )
@@ -107,12 +119,27 @@ with st.form("ev_form", border=True):
     extra = c1.text_input(
         "Another model (optional)",
         placeholder="hub name, local folder, or openai:MODEL?base_url=…",
+        value=restore.get("extra", ""),
         disabled=running,
+        key=f"ev_extra_{gen}",
     )
-    k = c2.number_input("k", min_value=1, max_value=100, value=10, step=1, disabled=running,
-                        help="Cut-off for nDCG@k, Recall@k and P@k.")
-    sweep = c3.checkbox("Dimension / precision sweep", value=True, disabled=running,
-                        help="Also score dense models with truncated dimensions and int8/binary vectors.")
+    k = c2.number_input(
+        "k",
+        min_value=1,
+        max_value=100,
+        value=restore.get("k", 10),
+        step=1,
+        disabled=running,
+        key=f"ev_k_{gen}",
+        help="Cut-off for nDCG@k, Recall@k and P@k.",
+    )
+    sweep = c3.checkbox(
+        "Dimension / precision sweep",
+        value=restore.get("sweep", True),
+        disabled=running,
+        key=f"ev_sweep_{gen}",
+        help="Also score dense models with truncated dimensions and int8/binary vectors.",
+    )
     key = st.text_input(
         "API key (for openai: models)",
         value=ss.get(KEY_VALUE, ""),
@@ -122,7 +149,9 @@ with st.form("ev_form", border=True):
         "Without it, OPENAI_API_KEY or .streamlit/secrets.toml is used.",
     )
     submitted = st.form_submit_button(
-        "Run evaluation", type="primary", disabled=running or ds is None,
+        "Run evaluation",
+        type="primary",
+        disabled=running or ds is None,
         icon=":material/play_arrow:",
     )
 
@@ -134,7 +163,7 @@ if submitted and not running:
     elif ds is None:
         st.error("Choose a dataset first.")
     else:
-        ss[PENDING] = {"specs": specs, "k": int(k), "sweep": bool(sweep)}
+        ss[PENDING] = {"specs": specs, "k": int(k), "sweep": bool(sweep), "chosen": list(chosen), "extra": extra}
         st.rerun()
 
 if running and ds is not None:
@@ -144,7 +173,14 @@ if running and ds is not None:
         )
         st.rerun()
     except UserError as exc:
-        st.error(f"**The evaluation did not run:** {ev.md_plain(exc)}")
+        # Rerun so the form comes back enabled with the same choices; the reason survives in
+        # the session (the run itself is stored as failed by the engine).
+        ss[ERROR] = str(exc)
+        ss[RESTORE] = pending
+        st.rerun()
+failed = ss.pop(ERROR, None)
+if failed:
+    st.error(f"**The evaluation did not run:** {ev.md_plain(failed)}")
 
 # ---- 3. results ---------------------------------------------------------------------------
 run_id = ss.get(RUN_ID)
