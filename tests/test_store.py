@@ -91,7 +91,7 @@ def test_cli_reports_lock_as_one_line(tmp_path: Path, command: str) -> None:
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, proc.stderr
     assert errors[0].startswith(f"error: The database file {db} is in use by process {os.getpid()}")
-    assert proc.stderr.rstrip("\n").endswith(errors[0])  # the last thing printed
+    assert proc.stderr.strip() == errors[0]  # the only thing printed: no notes before it
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "r.md").exists()
     store.close(db)

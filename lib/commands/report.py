@@ -37,11 +37,14 @@ def register(subparsers: Any) -> None:
 
 def _leaderboard(db: str | None) -> Any:
     """The MTEB(eng, v2) summary table, or None without leaderboard data."""
+    from lib import store
     from lib.leaderboard.ranking import summary_table
     from lib.report import MTEB_BENCHMARK
 
     try:
         return summary_table(MTEB_BENCHMARK, db).df
+    except store.StoreLockedError:
+        raise  # not "no leaderboard data": the whole report cannot be read; one error line
     except UserError as exc:
         print(f"note: no MTEB comparison ({exc})", file=sys.stderr)
         return None
