@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import json
 
-    from lib import csvsafe
+    from lib import csvsafe, store
     from lib.evaluation import datasets, engine
 
     cfg = engine.EvaluationConfig(
@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
     # Validate the data before any progress output, so that an invalid input prints exactly
     # one line (`error: <file>, line <n>: …`) and nothing else.
     ds = datasets.load_dataset(args.data, split=args.split)
+    # Open the store before loading any model: a database held by another process (the app)
+    # is one error line now, not after minutes of model loading.
+    store.schema_version(args.db)
     result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress)
     if args.format == "json":
         out = {
