@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def scifact_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def lb_db(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def lb_db(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A database refreshed from ../shared/mteb-results plus the raw local results (built once)."""
     from lib.leaderboard.refresh import refresh
 
@@ -59,6 +60,28 @@ def lb_db(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         results=shared_dir / "mteb-results",
         local_results=shared_dir / "mteb-results-raw",
     )
+    yield path
+    # Shared by the whole session, so it must stay as built: a test that stores runs uses
+    # ``lb_db_copy``. (A run left here once made later tests see a "stored run" they never made.)
+    from lib import store
+
+    store.close(path)
+    with store.connect(path) as cur:
+        leaked = cur.execute("SELECT count(*) FROM eval_runs").fetchone()
+    store.close(path)
+    assert leaked == (0,), f"a test wrote {leaked[0] if leaked else '?'} evaluation run(s) into the shared lb_db"
+
+
+@pytest.fixture
+def lb_db_copy(lb_db: Path, tmp_path: Path) -> Path:
+    """A private copy of ``lb_db`` for tests that write (runs) or hand the file to a server."""
+    import shutil
+
+    from lib import store
+
+    store.close(lb_db)  # flush and release it before copying
+    path = tmp_path / "lb-copy.duckdb"
+    shutil.copy(lb_db, path)
     return path
 
 

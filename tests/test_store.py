@@ -104,6 +104,8 @@ def test_open_hooks_run_once_per_open_and_late_registration_catches_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store, "_open_hooks", list(store._open_hooks))  # leave the real hooks as they were
+    # Files other tests left open in this process would get the late-registered hook too.
+    monkeypatch.setattr(store, "_anchors", {})
     db = tmp_path / "hooks.duckdb"
     seen: list[tuple[Path, int]] = []
 
@@ -126,6 +128,7 @@ def test_open_hooks_run_once_per_open_and_late_registration_catches_up(
 
 def test_failing_open_hook_fails_the_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "_open_hooks", list(store._open_hooks))
+    monkeypatch.setattr(store, "_anchors", {})  # only this test's file is open
     db = tmp_path / "bad-hook.duckdb"
 
     def hook(cur: object, path: Path) -> None:

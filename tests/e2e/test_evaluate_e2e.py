@@ -23,12 +23,10 @@ def _button(page: Any, name: str) -> Any:
 
 
 def test_upload_run_results_report(
-    streamlit_server: Any, lb_db: Path, page: Any, screenshot: Any, tmp_path: Path
+    streamlit_server: Any, lb_db_copy: Path, page: Any, screenshot: Any, tmp_path: Path
 ) -> None:
-    from lib import store
-
-    store.close(lb_db)  # the server process opens it (one process per DuckDB file)
-    app_url = streamlit_server({"EMS_DB": str(lb_db)}).url
+    # A private copy: the run stored here must not leak into other tests' leaderboard file.
+    app_url = streamlit_server({"EMS_DB": str(lb_db_copy)}).url
     goto_page(page, app_url, "evaluate")
     page.get_by_role("heading", name="Evaluate on your data").wait_for()
     screenshot(page, "evaluate-1-start")
