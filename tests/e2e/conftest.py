@@ -233,10 +233,8 @@ class CheckedPage:
         return getattr(self.page, name)
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[CheckedPage]:
-    """A fresh 1440×900 page; console errors and Streamlit exceptions fail the test."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+def checked_tab(context: Any) -> CheckedPage:
+    """A new tab in ``context`` whose console errors and page errors are recorded."""
     raw = context.new_page()
     raw.set_default_timeout(SCRIPT_TIMEOUT_MS)
     checked = CheckedPage(raw)
@@ -250,6 +248,14 @@ def page(browser: Any) -> Iterator[CheckedPage]:
 
     raw.on("console", on_console)
     raw.on("pageerror", lambda exc: checked.console_errors.append(f"page error: {exc}"))
+    return checked
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[CheckedPage]:
+    """A fresh 1440×900 page; console errors and Streamlit exceptions fail the test."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    checked = checked_tab(context)
     yield checked
     problems = checked.problems()
     context.close()

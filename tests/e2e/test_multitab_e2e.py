@@ -23,10 +23,8 @@ import pytest
 from lib import store
 from lib.evaluation import runs
 from tests.e2e.conftest import (
-    _BASE_PATH_PROBE,
-    _OFFLINE_FAVICON,
-    SCRIPT_TIMEOUT_MS,
     CheckedPage,
+    checked_tab,
     goto_page,
     wait_for_script,
 )
@@ -35,23 +33,6 @@ pytestmark = pytest.mark.e2e
 
 TABS = 4
 RUN_ID = re.compile(r"Run (\d{8}-\d{6}-[0-9a-f]{8})")
-
-
-def _checked_tab(context: Any) -> CheckedPage:
-    """A new tab in ``context`` whose console errors and page errors are recorded (as the ``page`` fixture does)."""
-    raw = context.new_page()
-    raw.set_default_timeout(SCRIPT_TIMEOUT_MS)
-    checked = CheckedPage(raw)
-
-    def on_console(msg: Any) -> None:
-        if msg.type == "error":
-            text = f"console.error: {msg.text} [{(msg.location or {}).get('url', '')}]"
-            if not (_BASE_PATH_PROBE.search(text) or _OFFLINE_FAVICON.search(text)):
-                checked.console_errors.append(text)
-
-    raw.on("console", on_console)
-    raw.on("pageerror", lambda exc: checked.console_errors.append(f"page error: {exc}"))
-    return checked
 
 
 @pytest.fixture
@@ -63,7 +44,7 @@ def tabs(page: CheckedPage, browser: Any) -> Iterator[list[CheckedPage]]:
     let each run finish before the next starts. Each is still its own Streamlit session.
     """
     contexts = [browser.new_context(viewport={"width": 1440, "height": 900}) for _ in range(TABS - 1)]
-    extra = [_checked_tab(c) for c in contexts]
+    extra = [checked_tab(c) for c in contexts]
     yield [page, *extra]
     problems = [f"tab {i + 2}: {p}" for i, t in enumerate(extra) for p in t.problems()]
     for c in contexts:
