@@ -51,6 +51,10 @@ def test_stored_run_round_trip_and_equals_pytrec_eval(minilm_run, subset):
     assert stored.run["status"] == "done"
     assert stored.run["n_docs"] == len(subset.doc_ids)
     assert stored.run["dataset_fingerprint"] == subset.fingerprint
+    env = stored.run["environment"]
+    env = json.loads(env) if isinstance(env, str) else env
+    # Latency and throughput depend on where the model ran: recorded with the run.
+    assert env["device"] == "cpu" and env["torch_threads"] >= 1 and env["libraries"]["torch"].startswith("2.13.0")
     assert list(stored.models["model"]) == ["minilm", "bm25"]
     assert len(stored.per_query) == 2 * len(subset.query_ids)
     assert set(stored.sweep["precision"]) == {"float32", "int8", "binary"}

@@ -226,8 +226,13 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def environment() -> dict[str, Any]:
+def environment(local_models: bool = False) -> dict[str, Any]:
     """Versions and hardware recorded with each run.
+
+    Args:
+        local_models: The run encodes with local (torch) models: record the compute device
+            and torch's thread count, since latency and throughput depend on them. (Torch is
+            imported for that only when it is about to be loaded anyway.)
 
     Returns:
         A JSON-able dict.
@@ -241,13 +246,21 @@ def environment() -> dict[str, Any]:
             libs[dist] = version(dist)
         except PackageNotFoundError:
             libs[dist] = None
-    return {
+    env: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "libraries": libs,
+        "device": "cpu",
     }
+    if local_models:
+        import torch
+
+        env["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            env["device"] = f"cuda ({torch.cuda.get_device_name(0)})"
+    return env
 
 
 class _Stage:
@@ -533,7 +546,7 @@ def evaluate(
                  "n_queries": len(ds.query_ids), "n_qrels": ds.n_qrels},
         k=config.k, models=list(config.models),
         config=json.loads(json.dumps(dataclasses.asdict(config), default=list)),
-        environment=environment(),
+        environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)),
     )
     try:
         model_runs: list[ModelRun] = []
