@@ -833,3 +833,14 @@ def test_page_valid_bom_and_crlf_upload(generated: Callable[[str], Path], upload
     at = _page_upload(AppTest.from_file(PAGE, default_timeout=60).run(), [(file.name, file.read_bytes())])
     assert not at.error and not at.exception
     assert "2 documents" in at.success[0].value and "2 queries" in at.success[0].value
+
+
+def test_upload_message_names_the_users_other_file(uploads: Path) -> None:
+    # A judgement pointing at an unknown query names the user's queries file, not our staged copy.
+    corpus = ev.Upload("my_docs_corpus.jsonl", (BASE / "corpus.jsonl").read_bytes())
+    queries = ev.Upload("my_queries.jsonl", (BASE / "queries.jsonl").read_bytes())
+    qrels = ev.Upload("judgements_qrels.tsv", b"query-id\tcorpus-id\tscore\nnope\td1\t1\n")
+    with pytest.raises(ev.UserError) as err:
+        ev.save_files(corpus, queries, qrels, name="mine")
+    msg = str(err.value)
+    assert "judgements_qrels.tsv" in msg and "is not in my_queries.jsonl" in msg, msg

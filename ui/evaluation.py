@@ -172,6 +172,11 @@ def _validated(path: Path, originals: dict[str, str]) -> datasets.Dataset:
         msg = str(exc)
         for saved, original in sorted(originals.items(), key=lambda kv: -len(kv[0])):
             msg = msg.replace(saved, original)
+        # Messages about one file may name another by its bare name ("… is not in queries.jsonl"):
+        # that is our staged copy's name too. Whole tokens only, so "my_queries.jsonl" stays.
+        for saved, original in originals.items():
+            bare = re.escape(Path(saved).name)
+            msg = re.sub(rf"(?<![\w./-]){bare}(?![\w.-])", lambda _m, o=original: o, msg)
         raise UserError(msg) from exc
 
 
