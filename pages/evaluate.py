@@ -22,8 +22,7 @@ PENDING = "ev_pending"  # choices of a submitted form, consumed by the next run 
 DATASET = "ev_dataset"  # the validated Dataset
 RUN_ID = "ev_run_id"  # the run shown below
 KEY_VALUE = "ev_api_key_value"  # the API key (session only; survives page switches)
-ERROR = "ev_error"  # why the last run failed, shown after the rerun that re-enables the form
-RESTORE = "ev_restore"  # the failed run's choices, put back into the form
+FAILED = "ev_failed"  # a failed run's choices and error, shown after the rerun that re-enables the form
 
 ss = st.session_state
 pending = ss.pop(PENDING, None)
@@ -99,7 +98,7 @@ options, default, where = ev.model_choices()
 # After a failed run the form comes back with the user's choices. Streamlit loses the form's
 # values across the failing run's rerun, so the widgets are re-created under new keys (a new
 # generation) whose defaults are those choices: the browser then shows them too.
-restore = ss.pop(RESTORE, None) or {}
+restore = ss.pop(FAILED, None) or {}
 if restore:
     ss["ev_form_gen"] = int(ss.get("ev_form_gen", 0)) + 1
     default = [m for m in restore["chosen"] if m in options]
@@ -175,12 +174,10 @@ if running and ds is not None:
     except UserError as exc:
         # Rerun so the form comes back enabled with the same choices; the reason survives in
         # the session (the run itself is stored as failed by the engine).
-        ss[ERROR] = str(exc)
-        ss[RESTORE] = pending
+        ss[FAILED] = {**pending, "error": str(exc)}
         st.rerun()
-failed = ss.pop(ERROR, None)
-if failed:
-    st.error(f"**The evaluation did not run:** {ev.md_plain(failed)}")
+if restore:
+    st.error(f"**The evaluation did not run:** {ev.md_plain(restore['error'])}")
 
 # ---- 3. results ---------------------------------------------------------------------------
 run_id = ss.get(RUN_ID)

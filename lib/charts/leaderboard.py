@@ -159,8 +159,7 @@ def _frontier_scatter(
 ) -> go.Figure:
     # The explorer's table carries one column per task (100+ on big benchmarks); keep only
     # what this chart reads, so the row filters below copy a few columns, not all of them.
-    wanted = ["Model", x_col, score_col, PIN_COL, split_col or "", *(c for c, _ in extra_hover)]
-    df = df[list(dict.fromkeys(c for c in wanted if c in df.columns))]
+    df = _columns(df, x_col, score_col, *([split_col] if split_col else []), *(c for c, _ in extra_hover))
     d = df[df[x_col].notna() & df[score_col].notna()].copy()
     d[x_col] = d[x_col].astype(float)
     d[score_col] = d[score_col].astype(float)
