@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from lib import cost, pricing
+from lib import cost, csvsafe, pricing
 from lib.errors import UserError
 from lib.evaluation import runs
 from lib.evaluation.datasets import Dataset, DatasetError, load_dataset
@@ -542,9 +542,6 @@ def compare_runs(a: runs.StoredRun, b: runs.StoredRun, metric: str, *, alpha: fl
 # --------------------------------------------------------------------------- escaping
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def defuse(text: object) -> str:
     """Text safe to paste into a spreadsheet: a leading formula character gets a quote.
 
@@ -552,10 +549,10 @@ def defuse(text: object) -> str:
         text: Any value.
 
     Returns:
-        The text, prefixed with ``'`` when it starts like a formula (``=HYPERLINK(...)``).
+        The text, prefixed with ``'`` when it starts like a formula (``=HYPERLINK(...)``);
+        the rule is :func:`lib.csvsafe.defuse`'s, applied to the value as text.
     """
-    s = "" if text is None else str(text)
-    return "'" + s if s.startswith(_FORMULA_START) else s
+    return str(csvsafe.defuse("" if text is None else str(text)))
 
 
 # Characters that change Markdown rendering anywhere in a line (links need "[", so "(" is
@@ -1204,7 +1201,7 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         rec = sub[(sub["model"] == best) & sub["metric"].str.startswith("Recall@")]
         error = "" if r.error is None or (isinstance(r.error, float) and math.isnan(r.error)) else str(r.error)
         status = str(r.status)
-        if runs.is_interrupted(status, error):
+        if r.interrupted:
             status = "interrupted"
             if not error.startswith(runs.INTERRUPTED):
                 # Stored before the engine wrote a reason: only the exception's name.

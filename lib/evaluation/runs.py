@@ -123,7 +123,7 @@ def recover_interrupted(cur: duckdb.DuckDBPyConnection, path: Path | None = None
 
     Args:
         cur: A cursor on the open database.
-        path: The file (for the message only).
+        path: The file (part of the store's hook signature; not needed here).
 
     Returns:
         The ids of the runs marked.
@@ -144,7 +144,7 @@ def recover_interrupted(cur: duckdb.DuckDBPyConnection, path: Path | None = None
                 f"{INTERRUPTED}the app stopped during this run ({_describe_owner(owner)} ended before the run "
                 f"finished; found {found:%Y-%m-%d %H:%M} UTC)"
             )
-            # The status condition keeps a run that finished meanwhile as it is.
+            # Only 'running' rows change: a row this hook did not select stays as it is.
             cur.execute(
                 "UPDATE eval_runs SET status = 'failed', finished_at = ?, error = ?"
                 " WHERE run_id = ? AND status = 'running'",
