@@ -101,7 +101,7 @@ options, default, where = ev.model_choices()
 restore = ss.pop(FAILED, None) or {}
 if restore:
     ss["ev_form_gen"] = int(ss.get("ev_form_gen", 0)) + 1
-    default = [m for m in restore["chosen"] if m in options]
+    default = list(restore["chosen"])  # filtered against the options where the picker is drawn
 gen = int(ss.get("ev_form_gen", 0))
 with st.form("ev_form", border=True):
     chosen = st.multiselect(

@@ -79,13 +79,12 @@ def as_upload(f: Any) -> Upload:
     return Upload(str(f.name), bytes(f.getvalue()))
 
 
-_SPREADSHEET_EXTS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 
 
 def _ext(name: str, allowed: Sequence[str]) -> str:
     ext = Path(name).suffix.lower()
     if ext not in allowed:
-        hint = " — save the sheet as CSV UTF-8 and upload that" if ext in _SPREADSHEET_EXTS else ""
+        hint = " — save the sheet as CSV UTF-8 and upload that" if ext in datasets.SPREADSHEETS else ""
         raise UserError(f"{name}: expected a {' / '.join(allowed)} file, got '{ext or 'no extension'}'{hint}")
     return ext
 

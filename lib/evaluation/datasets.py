@@ -1089,7 +1089,8 @@ def _folder_members(p: Path, lim: Limits) -> dict[str, _Opener]:
     return members
 
 
-_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
+#: Spreadsheet formats people upload by mistake: refused with a "save as CSV" hint (here and in ui/).
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 _COMPRESSED = (".gz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".tgz")
 
 
@@ -1127,7 +1128,7 @@ def load_dataset(path: str | Path, *, split: str = "test", limits: Limits | None
         return _read_zip(p, split, lim)
     if suffix in (*_TEXT_EXTS, ".json"):
         return load_pairs(p, limits=lim)
-    if suffix in _SPREADSHEETS:
+    if suffix in SPREADSHEETS:
         raise DatasetError(
             "parse", str(p), "spreadsheet files are not read; save the sheet as CSV UTF-8 and use that file"
         )
