@@ -35,7 +35,8 @@ for i, (path, title, icon, section) in enumerate(PAGES):
 
 nav = st.navigation(sections)
 
-from ui import sidebar  # noqa: E402  (after set_page_config by design)
+from ui import first_start, sidebar  # noqa: E402  (after set_page_config by design)
 
+first_start.ensure_data()  # an empty database loads by itself (snapshot when offline)
 sidebar.render()
 nav.run()

@@ -15,24 +15,13 @@ from lib.charts import leaderboard as charts
 from lib.errors import UserError
 from lib.leaderboard import explorer, licenses, uncertainty
 from lib.leaderboard import filters as flt
-from lib.leaderboard import refresh as lb_refresh
 from lib.leaderboard.filters import PARAM_KEYS as K
 from ui import data
 
 st.title("Leaderboard")
 
-if data.data_version() is None:
+if data.data_version() is None:  # the router's first-start load failed: it shows why above
     st.info(data.no_data_help())
-    if st.button("Load data", type="primary", help="Runs `python -m lib refresh` in the app"):
-        with st.status("Loading MTEB results and metadata…", expanded=True) as status:
-            try:
-                summary = lb_refresh.refresh(data.db_path(), progress=st.write)
-            except UserError as exc:
-                status.update(label="Could not load the data", state="error")
-                st.error(str(exc))
-                st.stop()
-            status.update(label=f"Loaded {summary.n_rows:,} results in {summary.seconds:.1f}s", state="complete")
-        st.rerun()
     st.stop()
 
 # --- benchmark ---------------------------------------------------------------------------

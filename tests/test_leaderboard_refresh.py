@@ -110,3 +110,46 @@ def test_refresh_cli_bad_path_is_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_freshness_names_source_and_date_and_calls_out_stale_data() -> None:
+    import datetime as dt
+
+    prov = queries.Provenance(
+        refreshed_at=dt.datetime(2026, 12, 1, 9, 0), source="mteb/results@f4cc6c8b365a", source_revision="x",
+        local_results=None, mteb_version="2.26.24", n_rows=1, n_local_rows=0, n_models=1, n_benchmarks=1,
+        source_kind="snapshot", source_date=dt.date(2026, 8, 20),
+    )
+    old = queries.freshness(prov, today=dt.date(2026, 12, 1))
+    # 2026-08-20 → 2026-12-01: 11 + 30 + 31 + 30 + 1 = 103 days
+    assert (old.age_days, old.stale) == (103, True)
+    assert old.line == ("MTEB results from the bundled snapshot: mteb/results@f4cc6c8b365a, dated 2026-08-20 "
+                        "(103 days old).")
+    assert "older than 90 days" in old.warning and "python -m lib refresh" in old.warning
+    edge = queries.freshness(prov, today=dt.date(2026, 11, 18))  # exactly 90 days: not yet stale
+    assert (edge.age_days, edge.stale, edge.warning) == (90, False, "")
+    from dataclasses import replace
+
+    unknown = queries.freshness(replace(prov, source_kind="env", source_date=None), today=dt.date(2026, 12, 1))
+    assert not unknown.stale and "date of the results unknown" in unknown.line
+    assert unknown.source.startswith("EMS_MTEB_RESULTS: ")
+
+
+def test_cli_refresh_offline_with_no_arguments_loads_the_snapshot(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMS_")}
+    env.update(EMS_DB=str(tmp_path / "cli.duckdb"), EMS_CACHE_DIR=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "lib", "refresh"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("1293183 rows (0 local)")
+    assert "the bundled snapshot, mteb/results@f4cc6c8b365a (dated 2026-08-20) — the hub did not answer" in lines[0]
+    prov = queries.provenance(tmp_path / "cli.duckdb")
+    assert prov is not None and prov.source_kind == "snapshot" and str(prov.source_date) == "2026-08-20"
+    store.close(tmp_path / "cli.duckdb")

@@ -33,35 +33,53 @@ def test_switching_benchmark_recomputes(monkeypatch: pytest.MonkeyPatch, lb_db: 
     assert "BitextMining" in df.columns
 
 
-def test_empty_database_explains_how_to_get_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    at = _app(monkeypatch, tmp_path / "empty.duckdb").run()
-    assert not at.exception
-    text = at.info[0].value
-    assert "python -m lib refresh" in text and "EMS_MTEB_RESULTS" in text
-    assert not at.dataframe
-
-
-def test_load_button_with_bad_source_shows_error_and_stores_nothing(
+def test_first_start_with_a_broken_source_shows_the_reason_expanded_and_stores_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     db = tmp_path / "empty2.duckdb"
     monkeypatch.setenv("EMS_MTEB_RESULTS", str(tmp_path / "missing-copy"))
     at = _app(monkeypatch, db).run()
-    at.button[0].click().run()
     assert not at.exception
+    # The failure is in an expanded status box whose label carries the specific reason.
+    failed = [s for s in at.status if s.state == "error"]
+    assert failed and failed[0].proto.expanded
+    assert "does not exist" in failed[0].label and "missing-copy" in failed[0].label
     assert any("does not exist" in e.value for e in at.error)
+    text = at.info[0].value  # and the page says how to get data
+    assert "python -m lib refresh" in text and "EMS_MTEB_RESULTS" in text and "snapshot" in text
+    assert not at.dataframe
     with store.connect(db) as cur:
         assert cur.execute("SELECT count(*) FROM mteb_results").fetchone() == (0,)
+    store.close(db)
 
 
-def test_load_button_loads_local_copy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_dir: Path) -> None:
+def test_first_start_loads_by_itself(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_dir: Path) -> None:
     db = tmp_path / "load.duckdb"
     monkeypatch.setenv("EMS_MTEB_RESULTS", str(shared_dir / "mteb-results"))
-    at = _app(monkeypatch, db).run()
-    at.button[0].click().run(timeout=300)
+    at = _app(monkeypatch, db).run(timeout=300)  # no button, no command
     assert not at.exception
-    at.run()
     assert len(at.dataframe[0].value) == 317
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "EMS_MTEB_RESULTS" in sidebar and "date of the results unknown" in sidebar
+
+
+def test_first_start_offline_uses_the_bundled_snapshot_and_says_it_is_stale(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("EMS_MTEB_RESULTS", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = _app(monkeypatch, tmp_path / "fresh.duckdb").run(timeout=300)
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 317
+    sidebar = " ".join(c.value for c in at.sidebar.caption)
+    assert "the bundled snapshot: mteb/results@f4cc6c8b365a" in sidebar
+    assert "results dated **2026-08-20**" in sidebar
+    # Today's date decides staleness: the snapshot is older than 90 days from 2026-11-18 on.
+    import datetime as dt
+
+    if (dt.datetime.now(dt.UTC).date() - dt.date(2026, 8, 20)).days > 90:
+        warning = " ".join(w.value for w in at.sidebar.warning)
+        assert "older than 90 days" in warning and "python -m lib refresh" in warning
 
 
 def test_page_render_never_imports_mteb(lb_db: Path) -> None:

@@ -71,15 +71,12 @@ def no_data_help() -> str:
     """Markdown telling the user exactly how to load the leaderboard data."""
     return (
         f"**No leaderboard data yet** in `{db_path()}`.\n\n"
-        "Load it one of these ways:\n"
-        "1. Online: `python -m lib refresh` downloads the `mteb/results` dataset (parquet "
-        "files only) from the Hugging Face hub and mteb's metadata, then fills the database.\n"
-        "2. Offline: put a copy of the dataset somewhere (a folder with "
-        "`data/train-*.parquet`) and run `EMS_MTEB_RESULTS=/path/to/mteb-results python -m lib "
-        "refresh`, or set `EMS_MTEB_RESULTS` before starting the app and press **Load data** "
-        "on the Leaderboard page.\n"
-        "3. Add your own models' mteb result folders with `--local-results PATH` "
-        "(or `EMS_LOCAL_RESULTS`)."
+        "The app loads it by itself on first start, from the first of: `EMS_MTEB_RESULTS` (a local "
+        "copy of the `mteb/results` dataset: a folder with `data/train-*.parquet`, or a parquet file), "
+        "the Hugging Face hub (when it answers within `EMS_HUB_TIMEOUT` seconds), and the dated "
+        "snapshot bundled in `data/mteb-results`. The reason it failed is shown above.\n\n"
+        "From a terminal: `python -m lib refresh` (same order), or `python -m lib refresh --results PATH`; "
+        "add your own models' mteb result folders with `--local-results PATH` (or `EMS_LOCAL_RESULTS`)."
     )
 
 

@@ -159,7 +159,7 @@ def compute(key: tuple[str, ...], label: str, fn: Callable[[Callable[[str, float
         try:
             result = fn(progress)
         except UserError as exc:
-            status.update(label=f"{label} — failed: {exc}", state="error")
+            status.update(label=f"{label} — failed: {exc}", state="error", expanded=True)
             raise
         status.update(label=f"{label} — done", state="complete", expanded=False)
     _store()[key] = result

@@ -6,7 +6,7 @@ import streamlit as st
 
 from lib.errors import UserError
 from lib.leaderboard import queries
-from ui import data
+from ui import data, state
 
 
 def render() -> None:
@@ -20,13 +20,18 @@ def render() -> None:
         if prov is None:
             st.warning("No leaderboard data loaded yet — see the Leaderboard page.")
         else:
+            fresh = queries.freshness(prov)
             st.caption(
-                f"**MTEB data:** {prov.source}  \n"
-                f"{prov.n_rows:,} results · {prov.n_models} models · {prov.n_benchmarks} benchmarks  \n"
-                f"mteb {prov.mteb_version} · refreshed {prov.refreshed_at:%Y-%m-%d %H:%M} UTC"
+                f"**MTEB data:** {fresh.source}  \n"
+                + (f"results dated **{fresh.data_date.isoformat()}** ({fresh.age_days} days old)  \n"
+                   if fresh.data_date else "date of the results unknown  \n")
+                + f"{prov.n_rows:,} results · {prov.n_models} models · {prov.n_benchmarks} benchmarks  \n"
+                f"mteb {prov.mteb_version} · loaded {prov.refreshed_at:%Y-%m-%d %H:%M} UTC"
                 + (f"  \nincluding {prov.n_local_rows:,} local results" if prov.n_local_rows else "")
             )
-        shortlist = st.session_state.get("ems_shortlist") or []
+            if fresh.stale:
+                st.warning(fresh.warning)
+        shortlist = st.session_state.get(state.SHORTLIST) or []
         if shortlist:
             st.caption("**Shortlist:** " + ", ".join(f"`{m}`" for m in shortlist))
         st.caption(f"Database: `{data.db_path()}`")

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="load mteb/results and mteb's metadata into DuckDB",
         description=(
             "Build or update the leaderboard tables (idempotent). Results come from --results, "
-            "else EMS_MTEB_RESULTS, else a download of the mteb/results dataset from the hub."
+            "else EMS_MTEB_RESULTS, else a download of the mteb/results dataset from the hub "
+            "(EMS_HUB_TIMEOUT), else the dated snapshot bundled in data/mteb-results."
         ),
     )
     p.add_argument("--results", type=Path, help="local copy of mteb/results (folder or parquet)")
@@ -35,9 +36,10 @@ def run(args: argparse.Namespace) -> int:
         local_results=args.local_results,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
+    # One line on stdout: what was loaded and from which source (a fallback says why).
     print(
         f"{summary.n_rows} rows ({summary.n_local_rows} local), {summary.n_models} models, "
-        f"{summary.n_tasks} tasks, {summary.n_benchmarks} benchmarks from {summary.source} "
-        f"in {summary.seconds:.1f}s"
+        f"{summary.n_tasks} tasks, {summary.n_benchmarks} benchmarks in {summary.seconds:.1f}s; "
+        f"{summary.source_line}"
     )
     return 0

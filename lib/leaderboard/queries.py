@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +25,10 @@ class Provenance:
         n_local_rows: Rows from local result folders.
         n_models: Models with metadata.
         n_benchmarks: Benchmarks.
+        source_kind: How the source was chosen (``path``, ``env``, ``hub``, ``snapshot``);
+            None for refreshes stored before this was recorded.
+        source_date: Date of the results themselves, when known.
+        source_note: Why a fallback source was used, if one was.
     """
 
     refreshed_at: datetime
@@ -36,6 +40,62 @@ class Provenance:
     n_local_rows: int
     n_models: int
     n_benchmarks: int
+    source_kind: str | None = None
+    source_date: date | None = None
+    source_note: str | None = None
+
+
+#: Results older than this many days are called out as stale wherever they are shown.
+STALE_AFTER_DAYS = 90
+#: The one action that brings newer results.
+REFRESH_ACTION = "run `python -m lib refresh` with access to huggingface.co (stop the app first: it holds the database)"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the leaderboard's results are, said once for the sidebar and every report.
+
+    Attributes:
+        source: What the results are (``the bundled snapshot mteb/results@…``, a hub commit, a path).
+        data_date: Date of the results, or None when the source does not say.
+        age_days: Days between that date and today, or None.
+        stale: True when older than :data:`STALE_AFTER_DAYS`.
+        line: One sentence naming the source and its date.
+        warning: When stale, the plain warning with the one action that refreshes; else "".
+    """
+
+    source: str
+    data_date: date | None
+    age_days: int | None
+    stale: bool
+    line: str
+    warning: str
+
+
+def freshness(prov: Provenance, today: date | None = None) -> Freshness:
+    """Name the source of the results and its date, and say plainly when it is stale.
+
+    Args:
+        prov: The latest refresh.
+        today: The reference day (default: today, UTC).
+
+    Returns:
+        The freshness facts and sentences.
+    """
+    from lib.leaderboard.sources import KIND_LABELS
+
+    today = today or datetime.now(UTC).date()
+    what = f"{KIND_LABELS[prov.source_kind]}: {prov.source}" if prov.source_kind in KIND_LABELS else prov.source
+    if prov.source_date is None:
+        return Freshness(what, None, None, False,
+                         f"MTEB results from {what} (date of the results unknown; loaded "
+                         f"{prov.refreshed_at:%Y-%m-%d}).", "")
+    age = (today - prov.source_date).days
+    stale = age > STALE_AFTER_DAYS
+    line = f"MTEB results from {what}, dated {prov.source_date.isoformat()} ({age} days old)."
+    warning = (f"These results are {age} days old, older than {STALE_AFTER_DAYS} days: newer models and "
+               f"scores are missing. To refresh, {REFRESH_ACTION}.") if stale else ""
+    return Freshness(what, prov.source_date, age, stale, line, warning)
 
 
 def provenance(db: str | Path | None = None) -> Provenance | None:
@@ -51,7 +111,7 @@ def provenance(db: str | Path | None = None) -> Provenance | None:
         row = cur.execute(
             """
             SELECT refreshed_at, source, source_revision, local_results, mteb_version,
-                   n_rows, n_local_rows, n_models, n_benchmarks
+                   n_rows, n_local_rows, n_models, n_benchmarks, source_kind, source_date, source_note
             FROM refreshes ORDER BY id DESC LIMIT 1
             """
         ).fetchone()
@@ -67,6 +127,9 @@ def provenance(db: str | Path | None = None) -> Provenance | None:
         n_local_rows=int(row[6]),
         n_models=int(row[7]),
         n_benchmarks=int(row[8]),
+        source_kind=row[9],
+        source_date=row[10],
+        source_note=row[11],
     )
 
 

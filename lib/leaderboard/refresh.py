@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +38,9 @@ class RefreshSummary:
         n_tasks: Tasks in the metadata table.
         n_benchmarks: Benchmarks in the metadata table.
         seconds: Wall time of the refresh.
+        source_kind: How the source was chosen (``path``, ``env``, ``hub``, ``snapshot``).
+        source_date: Date of the results themselves, when known.
+        source_line: One line saying which source was used, its date, and why.
     """
 
     source: str
@@ -48,6 +51,9 @@ class RefreshSummary:
     n_tasks: int
     n_benchmarks: int
     seconds: float
+    source_kind: str = "path"
+    source_date: date | None = None
+    source_line: str = ""
 
 
 def _noop(_: str) -> None:
@@ -76,7 +82,7 @@ def refresh(
     say = progress or _noop
     t0 = time.perf_counter()
     source: ResultsSource = resolve_source(results)
-    say(f"results: {source.label} ({len(source.files)} parquet file(s))")
+    say(f"{source.describe()}; {len(source.files)} parquet file(s)")
     local = local_results or get_settings().local_results
 
     # mteb is imported only here, on refresh.
@@ -163,8 +169,9 @@ def refresh(
         cur.execute(
             """
             INSERT INTO refreshes (id, refreshed_at, source, source_revision, local_results,
-                mteb_version, n_rows, n_local_rows, n_models, n_tasks, n_benchmarks, seconds)
-            SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM refreshes
+                mteb_version, n_rows, n_local_rows, n_models, n_tasks, n_benchmarks, seconds,
+                source_kind, source_date, source_note)
+            SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM refreshes
             """,
             [
                 datetime.now(UTC).replace(tzinfo=None),
@@ -178,6 +185,9 @@ def refresh(
                 len(tasks),
                 len(benchmarks),
                 seconds,
+                source.kind,
+                source.data_date,
+                source.note or None,
             ],
         )
     say(f"done: {n_rows:,} result rows, {len(models)} models, {len(benchmarks)} benchmarks in {seconds:.1f}s")
@@ -190,4 +200,7 @@ def refresh(
         n_tasks=len(tasks),
         n_benchmarks=len(benchmarks),
         seconds=seconds,
+        source_kind=source.kind,
+        source_date=source.data_date,
+        source_line=source.describe(),
     )

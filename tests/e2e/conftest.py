@@ -128,18 +128,21 @@ def _wait_healthy(server: StreamlitServer, timeout_s: float) -> None:
     )
 
 
-def launch(log_dir: Path, extra_env: dict[str, str] | None = None, script: str = "app.py") -> StreamlitServer:
+def launch(
+    log_dir: Path, extra_env: dict[str, str] | None = None, script: str = "app.py", env: dict[str, str] | None = None
+) -> StreamlitServer:
     """Start ``streamlit run <script>`` on a free port and wait until it is healthy.
 
     Args:
         log_dir: Where stdout/stderr logs (and the default price-override file) go.
         extra_env: Environment added on top of the test process's.
         script: Script relative to the project root.
+        env: The whole environment instead of the test process's (``extra_env`` still applies).
 
     Returns:
         The running server (call ``stop()`` when done).
     """
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     # Never write the developer's data/prices.local.csv from a test.
     env.setdefault("EMS_PRICES_LOCAL", str(log_dir / "prices.local.csv"))
     env["PYTHONUNBUFFERED"] = "1"
