@@ -48,6 +48,49 @@ SEED_GPU_USD_PER_HOUR = (1.0, 2.0)
 
 
 @dataclass(frozen=True)
+class InstancePrice:
+    """A public on-demand price of a cloud instance, with where and when it was published.
+
+    Attributes:
+        name: Instance and what it has.
+        usd_per_hour: Price.
+        source: Who published it.
+        url: Where.
+        date: When (ISO date).
+        kind: ``official`` or ``third-party``.
+    """
+
+    name: str
+    usd_per_hour: float
+    source: str
+    url: str
+    date: str
+    kind: str
+
+
+#: Default CPU instance for self-hosting a small model: 2 vCPUs, like the 2-core machines the
+#: app's own runs are usually measured on.
+CPU_INSTANCE = InstancePrice(
+    "AWS m7g.large (2 vCPU, 8 GiB), us-east-1, Linux on-demand",
+    0.0816,
+    "FactualMinds, “Amazon EC2 On-Demand Pricing: Instance Families, Regional Multipliers, and the "
+    "Graviton Crossover (2026)”",
+    "https://www.factualminds.com/blog/amazon-ec2-on-demand-pricing-instance-families-2026/",
+    "2026-06-17",
+    "third-party",
+)
+#: The same source's price of one A10G (g5.xlarge), beside the articles' $1–2/h used by default.
+GPU_INSTANCE = InstancePrice(
+    "AWS g5.xlarge (1 × A10G), us-east-1, Linux on-demand",
+    1.006,
+    CPU_INSTANCE.source,
+    CPU_INSTANCE.url,
+    CPU_INSTANCE.date,
+    "third-party",
+)
+
+
+@dataclass(frozen=True)
 class CostAssumptions:
     """Every assumption of the cost model, with its default.
 
@@ -64,8 +107,15 @@ class CostAssumptions:
             price where one is published.
         gpu_name: Label of the GPU (seeds: one A10G).
         gpu_usd_per_hour: GPU price (seeds: A10G roughly $1–2/h; midpoint).
-        gpu_always_on: Keep the GPU running all month (needed to serve queries online);
-            False bills only the GPU-hours spent embedding (batch jobs, scale-to-zero).
+        gpu_always_on: Keep the GPU (or CPU instance) running all month (needed to serve
+            queries online); False bills only the hours spent embedding (batch jobs, scale-to-zero).
+        cpu_name: Label of the CPU instance for self-hosting on CPU.
+        cpu_usd_per_hour: CPU instance price (default: AWS m7g.large, 2 vCPU, $0.0816/h
+            on-demand in us-east-1, FactualMinds 2026-06-17); its throughput is the one measured
+            in this app's runs.
+        max_query_p95_ms: The p95 query-embedding latency an option must meet to be
+            recommended (100 ms: the articles' "sub-100ms end-to-end" bar for latency-sensitive
+            retrieval).
         hours_per_month: Billed hours of an always-on GPU.
         gpu_utilization: Share of the benchmark throughput achieved on average (padding,
             uneven load, peaks); an assumption, not from the seeds.
@@ -94,6 +144,9 @@ class CostAssumptions:
     gpu_name: str = "A10G"
     gpu_usd_per_hour: float = 1.5
     gpu_always_on: bool = True
+    cpu_name: str = "m7g.large"
+    cpu_usd_per_hour: float = CPU_INSTANCE.usd_per_hour
+    max_query_p95_ms: float = 100.0
     hours_per_month: float = HOURS_PER_MONTH
     gpu_utilization: float = 0.5
     selfhost_ops_usd_per_month: float = 500.0
@@ -117,6 +170,7 @@ class CostAssumptions:
             "tokens_per_query",
             "reembed_every_months",
             "gpu_usd_per_hour",
+            "cpu_usd_per_hour",
             "selfhost_ops_usd_per_month",
             "storage_usd_per_gb_month",
             "growth_per_month",
@@ -125,6 +179,16 @@ class CostAssumptions:
                 raise UserError(f"{name.replace('_', ' ')} must not be negative")
         if self.index_overhead < 1 or self.replicas < 1:
             raise UserError("index overhead must be ≥ 1 and replicas ≥ 1")
+        if self.max_query_p95_ms <= 0:
+            raise UserError(f"the p95 latency bound must be positive, got {self.max_query_p95_ms} ms")
+
+    def usd_per_hour(self, hardware: str) -> float:
+        """The hourly price of one instance of ``hardware`` (``gpu`` or ``cpu``)."""
+        return self.cpu_usd_per_hour if hardware == "cpu" else self.gpu_usd_per_hour
+
+    def hardware_name(self, hardware: str) -> str:
+        """The label of one instance of ``hardware``."""
+        return self.cpu_name if hardware == "cpu" else self.gpu_name
 
 
 def assumption_help() -> dict[str, str]:
@@ -206,6 +270,9 @@ class Throughput:
         high: Upper end of the range.
         basis: Where it comes from, with every assumption spelled out.
         measured: True when it was measured rather than derived from the seeds.
+        hardware: ``gpu`` or ``cpu``: what one instance is.
+        query_p95_ms: p95 time to embed one query on it, when known.
+        latency_basis: Where that latency comes from.
     """
 
     model: str
@@ -214,6 +281,69 @@ class Throughput:
     high: float
     basis: str
     measured: bool = False
+    hardware: str = "gpu"
+    query_p95_ms: float | None = None
+    latency_basis: str = ""
+
+
+@dataclass(frozen=True)
+class MeasuredSpeed:
+    """A model's speed measured by one of this app's own evaluation runs.
+
+    Attributes:
+        model: The model's mteb name.
+        run_id: The run that measured it.
+        measured_at: When (ISO date).
+        docs_per_second: Documents encoded per second.
+        tokens_per_document: Mean tokens per document of that run's corpus.
+        tokens_basis: How tokens were counted.
+        query_p95_ms: p95 time to embed one query.
+        device: ``cpu`` or ``cuda (<GPU name>)``.
+        machine: The machine, in words (cores, platform, threads).
+    """
+
+    model: str
+    run_id: str
+    measured_at: str
+    docs_per_second: float
+    tokens_per_document: float
+    tokens_basis: str
+    query_p95_ms: float | None
+    device: str
+    machine: str
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Documents/s × tokens per document."""
+        return self.docs_per_second * self.tokens_per_document
+
+    @property
+    def hardware(self) -> str:
+        """``gpu`` when measured on CUDA, else ``cpu``."""
+        return "gpu" if self.device.startswith("cuda") else "cpu"
+
+
+def throughput_from_run(speed: MeasuredSpeed) -> Throughput:
+    """The throughput of one instance of the hardware a run measured on.
+
+    Args:
+        speed: The run's measurement.
+
+    Returns:
+        A measured throughput whose basis states the run, the machine and the arithmetic.
+    """
+    tps = speed.tokens_per_second
+    if tps <= 0:
+        raise UserError(f"throughput for {speed.model} must be positive, got {tps}")
+    basis = (
+        f"measured in run {speed.run_id} ({speed.measured_at}) on {speed.machine}: "
+        f"{speed.docs_per_second:,.1f} documents/s × {speed.tokens_per_document:,.0f} tokens/document "
+        f"({speed.tokens_basis}) = {tps:,.0f} tokens/s"
+    )
+    lat = (f"p95 {speed.query_p95_ms:,.1f} ms per query, measured in run {speed.run_id}"
+           if speed.query_p95_ms is not None else "")
+    return Throughput(speed.model, tps, tps, tps, basis, measured=True, hardware=speed.hardware,
+                      query_p95_ms=speed.query_p95_ms, latency_basis=lat)
 
 
 def size_class(params_millions: float | None) -> str:
@@ -273,6 +403,9 @@ def seed_throughput(model: str, params_millions: float | None, tokens_per_passag
             f"{s.source}; midpoint {mid:g} ms; assumed {tokens_per_passage:g} tokens/passage "
             f"→ {s.batch_size}×{tokens_per_passage:g}/{mid / 1000:g} s"
         ),
+        query_p95_ms=s.ms_high,
+        latency_basis=(f"published: at most {s.ms_high:g} ms per batch of {s.batch_size} on one A10G; "
+                       "one query is at most one batch"),
     )
 
 
@@ -438,36 +571,45 @@ def gpus_needed(tokens_per_month: float, tokens_per_second: float, a: CostAssump
     return max(1, math.ceil(tokens_per_month / cap - 1e-12))
 
 
-def selfhost_gpu_usd_per_month(tokens_per_month: float, tokens_per_second: float, a: CostAssumptions) -> float:
-    """GPU bill for self-hosting a monthly volume (ops cost not included).
+def selfhost_gpu_usd_per_month(
+    tokens_per_month: float, tokens_per_second: float, a: CostAssumptions, usd_per_hour: float | None = None
+) -> float:
+    """Instance bill for self-hosting a monthly volume (ops cost not included).
 
-    Always-on: whole GPUs × hours per month × $/h. Otherwise only the GPU-hours used.
+    Always-on: whole instances × hours per month × $/h. Otherwise only the hours used.
 
     Args:
         tokens_per_month: Tokens embedded per month.
-        tokens_per_second: Throughput of one GPU.
+        tokens_per_second: Throughput of one instance.
         a: Assumptions.
+        usd_per_hour: Price of one instance (default the GPU's, ``a.gpu_usd_per_hour``).
 
     Returns:
         USD per month.
     """
+    hourly = a.gpu_usd_per_hour if usd_per_hour is None else usd_per_hour
     if a.gpu_always_on:
-        return gpus_needed(tokens_per_month, tokens_per_second, a) * a.hours_per_month * (a.gpu_usd_per_hour)
-    return gpu_hours(tokens_per_month, tokens_per_second, a.gpu_utilization) * a.gpu_usd_per_hour
+        return gpus_needed(tokens_per_month, tokens_per_second, a) * a.hours_per_month * hourly
+    return gpu_hours(tokens_per_month, tokens_per_second, a.gpu_utilization) * hourly
 
 
-def selfhost_usd_per_month(tokens_per_month: float, tokens_per_second: float, a: CostAssumptions) -> float:
-    """Self-hosting cost per month: GPU bill plus engineering/operations.
+def selfhost_usd_per_month(
+    tokens_per_month: float, tokens_per_second: float, a: CostAssumptions, usd_per_hour: float | None = None
+) -> float:
+    """Self-hosting cost per month: instance bill plus engineering/operations.
 
     Args:
         tokens_per_month: Tokens embedded per month.
-        tokens_per_second: Throughput of one GPU.
+        tokens_per_second: Throughput of one instance.
         a: Assumptions.
+        usd_per_hour: Price of one instance (default the GPU's).
 
     Returns:
         USD per month.
     """
-    return selfhost_gpu_usd_per_month(tokens_per_month, tokens_per_second, a) + (a.selfhost_ops_usd_per_month)
+    return selfhost_gpu_usd_per_month(tokens_per_month, tokens_per_second, a, usd_per_hour) + (
+        a.selfhost_ops_usd_per_month
+    )
 
 
 def break_even_tokens_per_month(
@@ -609,6 +751,7 @@ class CostOption:
         mrl_options: Sizes available by MRL truncation.
         price: The price record used (API), or None for self-host.
         throughput: Throughput used (self-host), or None for API.
+        api_latency_ms: Published p95 round trip (low, high) of the API, when known.
     """
 
     model: str
@@ -617,15 +760,35 @@ class CostOption:
     mrl_options: tuple[int, ...] = ()
     price: PriceRecord | None = None
     throughput: Throughput | None = None
+    api_latency_ms: tuple[float, float] | None = None
+
+    @property
+    def hardware(self) -> str:
+        """``gpu`` or ``cpu`` for self-hosting; ``api`` for an API."""
+        if self.deployment == "api":
+            return "api"
+        return self.throughput.hardware if self.throughput is not None else "gpu"
 
     @property
     def label(self) -> str:
-        """``model · API`` or ``model · self-host``."""
+        """``model · API``, ``model · self-host`` (one GPU) or ``model · self-host CPU``."""
         short = self.model.split("/")[-1]
         if self.deployment == "api":
             kind = "API" if self.price is None or self.price.hosting == "api" else "hosted API"
             return f"{short} · {kind}"
-        return f"{short} · self-host"
+        return f"{short} · self-host CPU" if self.hardware == "cpu" else f"{short} · self-host"
+
+    def query_latency(self) -> tuple[float | None, str]:
+        """p95 time to embed one query with this option, and where the figure comes from."""
+        if self.deployment == "api":
+            if self.api_latency_ms is None:
+                return None, "no published p95 for this API"
+            lo, hi = self.api_latency_ms
+            return hi, f"published p95 round trip ~{lo:g}–{hi:g} ms (KnowledgeSDK's 2026 guide); upper end used"
+        tp = self.throughput
+        if tp is None or tp.query_p95_ms is None:
+            return None, "no latency figure"
+        return tp.query_p95_ms, tp.latency_basis
 
 
 @dataclass(frozen=True)
@@ -642,8 +805,12 @@ class CostEstimate:
         ops_usd_per_month: Engineering/operations (self-host only).
         storage_gb: Storage at the end of year 1.
         storage_usd_per_month: Average month of year 1.
-        gpus: Always-on GPUs needed at year-1 peak (self-host only).
+        gpus: Always-on instances (GPUs, or CPU instances) needed at year-1 peak (self-host only).
         notes: Caveats, e.g. a requested MRL size the model cannot produce.
+        query_p95_ms: p95 time to embed one query with this option, when known.
+        latency_basis: Where that figure comes from.
+        meets_latency: Whether it meets ``max_query_p95_ms``; None when unknown.
+        usd_per_hour: Price of one instance (self-host only).
     """
 
     option: CostOption
@@ -657,6 +824,10 @@ class CostEstimate:
     storage_usd_per_month: float
     gpus: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    query_p95_ms: float | None = None
+    latency_basis: str = ""
+    meets_latency: bool | None = None
+    usd_per_hour: float = 0.0
 
     @property
     def usd_per_month(self) -> float:
@@ -696,6 +867,7 @@ def estimate(option: CostOption, a: CostAssumptions, months: int = 12) -> CostEs
     storage_usd = sum(s * a.storage_usd_per_gb_month for s in storage) / months
     gpus = 0
     ops = 0.0
+    hourly = 0.0
     if option.deployment == "api":
         rec = option.price
         if rec is None or rec.price_per_1m_tokens is None:
@@ -711,12 +883,14 @@ def estimate(option: CostOption, a: CostAssumptions, months: int = 12) -> CostEs
         if tp is None:
             raise UserError(f"no throughput for self-hosting {option.model}")
         tps = tp.tokens_per_second
-        # The initial embedding is a burst: billed as the extra GPU-hours it takes.
-        initial = gpu_hours(c0, tps, a.gpu_utilization) * a.gpu_usd_per_hour
-        emb = sum(selfhost_gpu_usd_per_month(v.total, tps, a) for v in volumes) / months
+        hourly = a.usd_per_hour(tp.hardware)
+        # The initial embedding is a burst: billed as the extra instance-hours it takes.
+        initial = gpu_hours(c0, tps, a.gpu_utilization) * hourly
+        emb = sum(selfhost_gpu_usd_per_month(v.total, tps, a, hourly) for v in volumes) / months
         ops = a.selfhost_ops_usd_per_month
         if a.gpu_always_on:
             gpus = max(gpus_needed(v.total, tps, a) for v in volumes)
+    p95, basis = option.query_latency()
     return CostEstimate(
         option=option,
         dimensions=dims,
@@ -729,6 +903,10 @@ def estimate(option: CostOption, a: CostAssumptions, months: int = 12) -> CostEs
         storage_usd_per_month=storage_usd,
         gpus=gpus,
         notes=tuple(notes),
+        query_p95_ms=p95,
+        latency_basis=basis,
+        meets_latency=None if p95 is None else p95 <= a.max_query_p95_ms,
+        usd_per_hour=hourly,
     )
 
 
@@ -737,19 +915,30 @@ def options_for_models(
     effective: Mapping[str, PriceRecord],
     a: CostAssumptions,
     measured_tps: Mapping[str, float] | None = None,
+    speeds: Mapping[str, MeasuredSpeed] | None = None,
+    api_latency: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[CostOption]:
-    """Every way to run each model: its API price if any, self-host if open weights.
+    """Every way to run each model: its API price if any; self-hosting on one GPU and on a CPU instance.
+
+    Self-hosting on a GPU uses, in this order: ``measured_tps`` (the user's own figure), a run
+    of this app measured on a GPU, the articles' published figures. Self-hosting on a CPU
+    instance exists only where one of this app's runs measured the model on a CPU: there is
+    no published CPU figure to fall back on.
 
     Args:
         models: Model names (keys of ``effective``).
         effective: The effective price per model (:attr:`lib.pricing.PriceBook.effective`).
         a: Assumptions (tokens per passage for seed-derived throughput).
-        measured_tps: Measured tokens/second per model; replaces the seed figure.
+        measured_tps: The user's measured tokens/second per model on one GPU.
+        speeds: This app's measured speeds per model (:class:`MeasuredSpeed`, latest run).
+        api_latency: Published p95 round trip (low, high) per API model.
 
     Returns:
         Options in the order of ``models``; unknown models are skipped.
     """
     measured_tps = measured_tps or {}
+    speeds = speeds or {}
+    api_latency = api_latency or {}
     out: list[CostOption] = []
     for m in models:
         rec = effective.get(m)
@@ -757,15 +946,20 @@ def options_for_models(
             continue
         dims = rec.dimensions or 1024
         if rec.price_per_1m_tokens is not None:
-            out.append(CostOption(m, "api", dims, rec.dimension_options, price=rec))
+            out.append(CostOption(m, "api", dims, rec.dimension_options, price=rec, api_latency_ms=api_latency.get(m)))
         if rec.open_weights:
             tps = measured_tps.get(m)
-            tp = (
-                measured_throughput(m, tps)
-                if tps
-                else seed_throughput(m, rec.params_millions, a.seed_tokens_per_passage)
-            )
+            speed = speeds.get(m)
+            if tps:
+                tp = measured_throughput(m, tps)
+            elif speed is not None and speed.hardware == "gpu":
+                tp = throughput_from_run(speed)
+            else:
+                tp = seed_throughput(m, rec.params_millions, a.seed_tokens_per_passage)
             out.append(CostOption(m, "self-host", dims, rec.dimension_options, throughput=tp))
+            if speed is not None and speed.hardware == "cpu":
+                cpu = throughput_from_run(speed)
+                out.append(CostOption(m, "self-host", dims, rec.dimension_options, throughput=cpu))
     return out
 
 
@@ -800,7 +994,13 @@ def estimates_frame(estimates: Sequence[CostEstimate]) -> pd.DataFrame:
                 "price_source": (rec.source_label if rec else (tp.basis if tp else "")),
                 "price_flags": " · ".join(flags),
                 "tokens_per_second": tp.tokens_per_second if tp else None,
+                "hardware": e.option.hardware,
+                "throughput_measured": bool(tp.measured) if tp else None,
                 "gpus": e.gpus if e.option.deployment == "self-host" else None,
+                "usd_per_hour": e.usd_per_hour if e.option.deployment == "self-host" else None,
+                "query_p95_ms": e.query_p95_ms,
+                "latency_basis": e.latency_basis,
+                "meets_latency": e.meets_latency,
                 "dimensions": e.dimensions,
                 "tokens_per_month": e.tokens_per_month,
                 "initial_usd": e.initial_usd,
@@ -821,6 +1021,8 @@ def estimate_models(
     effective: Mapping[str, PriceRecord],
     a: CostAssumptions,
     measured_tps: Mapping[str, float] | None = None,
+    speeds: Mapping[str, MeasuredSpeed] | None = None,
+    api_latency: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """One call for the report and other pages: every option of every model, costed.
 
@@ -830,12 +1032,87 @@ def estimate_models(
         effective: :attr:`lib.pricing.PriceBook.effective`.
         a: Assumptions (the cost page leaves the user's in ``ems_cost_assumptions``).
         measured_tps: Measured tokens/second per model, replacing the seeds' figures.
+        speeds: This app's measured speeds per model (CPU options come from these).
+        api_latency: Published p95 round trip per API model.
 
     Returns:
         :func:`estimates_frame` of all options.
     """
-    options = options_for_models(models, effective, a, measured_tps)
+    options = options_for_models(models, effective, a, measured_tps, speeds, api_latency)
     return estimates_frame([estimate(o, a) for o in options])
+
+
+def cheapest_meeting_latency(frame: pd.DataFrame) -> tuple[pd.Series | None, str]:
+    """The cheapest option that meets the p95 bound, from :func:`estimates_frame` rows of one model.
+
+    Args:
+        frame: Options of one model (``usd_per_month``, ``meets_latency``).
+
+    Returns:
+        (the row, why it was chosen) — or (the cheapest row, why none meets the bound) when no
+        option is known to meet it, or (None, "") for an empty frame.
+    """
+    if frame.empty:
+        return None, ""
+    ordered = frame.sort_values("usd_per_month", kind="stable")
+    ok = ordered[ordered["meets_latency"].eq(True)]
+    if not ok.empty:
+        best = ok.iloc[0]
+        cheaper = ordered[ordered["usd_per_month"] < best["usd_per_month"]]
+        why = "cheapest option that meets the p95 latency bound"
+        if not cheaper.empty:
+            why += "; cheaper but " + ", ".join(
+                f"{r.option} ({'too slow' if r.meets_latency is False else 'latency unknown'})"
+                for r in cheaper.itertuples()
+            )
+        return best, why
+    return ordered.iloc[0], "no option is known to meet the p95 latency bound: cheapest shown"
+
+
+def arithmetic(row: pd.Series, a: CostAssumptions) -> list[str]:
+    """The cost of one option, step by step, from its :func:`estimates_frame` row.
+
+    Args:
+        row: One option.
+        a: The assumptions it was costed with.
+
+    Returns:
+        Lines of plain text, each one step a reader can check with a calculator.
+    """
+    tpm = float(row["tokens_per_month"])
+    lines = [f"Volume: {tpm / 1e6:,.1f}M tokens/month embedded (average month of year 1: growth, "
+             f"re-embedding, {a.queries_per_month:,} queries × {a.tokens_per_query} tokens)"]
+    if row["deployment"] == "api":
+        lines.append(f"Embedding: {tpm / 1e6:,.1f}M × ${float(row['price_per_1m']):g} per 1M tokens ≈ "
+                     f"${float(row['embedding_usd_per_month']):,.2f}/month ({row['price_source']})")
+    else:
+        tps = float(row["tokens_per_second"])
+        cap = tps * a.gpu_utilization * 3600 * a.hours_per_month
+        name = a.hardware_name(str(row["hardware"]))
+        lines.append(f"Throughput of one {name}: {tps:,.0f} tokens/s — {row['price_source']}")
+        lines.append(f"Capacity: {tps:,.0f} tokens/s × {a.gpu_utilization:.0%} utilisation × 3,600 s × "
+                     f"{a.hours_per_month:g} h = {cap / 1e9:,.2f}B tokens/month per instance")
+        if a.gpu_always_on:
+            lines.append(f"Instances: {tpm / 1e6:,.1f}M ÷ {cap / 1e6:,.1f}M → {int(row['gpus'])} always on × "
+                         f"{a.hours_per_month:g} h × ${float(row['usd_per_hour']):g}/h ≈ "
+                         f"${float(row['embedding_usd_per_month']):,.2f}/month")
+        else:
+            lines.append(f"Hours used: {tpm / (tps * a.gpu_utilization * 3600):,.1f} h × "
+                         f"${float(row['usd_per_hour']):g}/h ≈ ${float(row['embedding_usd_per_month']):,.2f}/month")
+        lines.append(f"Operations: ${float(row['ops_usd_per_month']):,.0f}/month (engineering time, an assumption)")
+    lines.append(f"Storage: {float(row['storage_gb']):,.1f} GB at the end of year 1 × "
+                 f"${a.storage_usd_per_gb_month:g}/GB-month "
+                 f"(average month ${float(row['storage_usd_per_month']):,.2f})")
+    lines.append(f"Total: ${float(row['usd_per_month']):,.2f}/month")
+    p95 = row.get("query_p95_ms")
+    if p95 is None or pd.isna(p95):
+        lines.append(f"Query latency: unknown ({row.get('latency_basis') or 'no figure'}) — not known to meet "
+                     f"p95 ≤ {a.max_query_p95_ms:g} ms")
+    else:
+        verdict = "meets" if float(p95) <= a.max_query_p95_ms else "misses"
+        lines.append(f"Query latency: p95 {float(p95):,.1f} ms ({row['latency_basis']}) — {verdict} the bound "
+                     f"p95 ≤ {a.max_query_p95_ms:g} ms")
+    return lines
 
 
 # --- curves for charts -------------------------------------------------------------------
@@ -878,7 +1155,7 @@ def cost_vs_volume(
             if o.deployment == "api" and o.price and o.price.price_per_1m_tokens is not None:
                 usd = api_cost_usd(t, o.price.price_per_1m_tokens)
             elif o.throughput is not None:
-                usd = selfhost_usd_per_month(t, o.throughput.tokens_per_second, a)
+                usd = selfhost_usd_per_month(t, o.throughput.tokens_per_second, a, a.usd_per_hour(o.hardware))
             else:
                 continue
             rows.append(

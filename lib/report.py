@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from lib import cost, csvsafe, pricing
+from lib import cost, csvsafe, pricing, store
 from lib.errors import UserError
 from lib.evaluation import runs
 from lib.evaluation.datasets import Dataset, DatasetError, load_dataset
@@ -247,42 +247,61 @@ def assumptions_from(value: object) -> cost.CostAssumptions:
     return value if isinstance(value, cost.CostAssumptions) else cost.CostAssumptions()
 
 
+def api_latency_figures() -> dict[str, tuple[float, float]]:
+    """Published API p95 round trips (low, high) per mteb name, from the decision tree data."""
+    from lib.decision.tree import load_tree
+
+    return dict(load_tree().api_latency_p95_ms)
+
+
 def add_costs(
     models: pd.DataFrame,
     book: pricing.PriceBook,
     assumptions: cost.CostAssumptions,
-    measured_tps: Mapping[str, float] | None = None,
+    speeds: Mapping[str, cost.MeasuredSpeed] | None = None,
+    api_latency: Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
-    """Add the cheapest monthly cost per model under the assumptions, with its source.
+    """Add each model's cheapest option that meets the p95 latency bound, with its arithmetic.
+
+    Options per model: its API (published price and p95), self-hosting on one GPU (the
+    articles' published throughput and batch latency), and self-hosting on a CPU instance where
+    one of this app's runs measured the model on a CPU (documents/s and query p95 from the run).
 
     Args:
         models: :func:`model_table` rows.
         book: Loaded prices (with the user's overrides).
-        assumptions: Cost assumptions (volumes, GPU price, storage).
-        measured_tps: Tokens/second per mteb name to use instead of the seeds' figures.
+        assumptions: Cost assumptions (volumes, instance prices, the p95 bound, storage).
+        speeds: Measured speed per mteb name (:func:`measured_speeds`).
+        api_latency: Published API p95 per mteb name (default :func:`api_latency_figures`).
 
     Returns:
-        ``models`` plus ``usd_per_month``, ``cost_option``, ``price_source``,
-        ``price_url``, ``price_date``, ``price_flags``, ``cost_note`` (why a model has no
-        cost). BM25 has no embedding cost in the cost model and stays unpriced.
+        ``models`` plus ``usd_per_month``, ``cost_option``, ``price_source``, ``price_url``,
+        ``price_date``, ``price_flags``, ``cost_note`` (why a model has no cost), ``cost_why``,
+        ``cost_measured`` (throughput from a run), ``query_p95_ms_option``, ``meets_latency`` and
+        ``cost_arithmetic`` (the steps, one per line). BM25 has no embedding cost in the cost
+        model and stays unpriced.
     """
     out = models.copy()
-    cols: dict[str, list[Any]] = {c: [] for c in ("usd_per_month", "cost_option", "price_source", "price_url",
-                                                 "price_date", "price_flags", "cost_note")}
+    api_latency = api_latency_figures() if api_latency is None else api_latency
+    names = ("usd_per_month", "cost_option", "price_source", "price_url", "price_date", "price_flags", "cost_note",
+             "cost_why", "cost_measured", "query_p95_ms_option", "meets_latency", "cost_arithmetic")
+    cols: dict[str, list[Any]] = {c: [] for c in names}
     for r in models.itertuples(index=False):
         key = pricing.resolve_model_name(str(r.mteb_name), book.effective)
         est = pd.DataFrame()
         if key is not None:
-            tps = {key: measured_tps[str(r.mteb_name)]} if measured_tps and str(r.mteb_name) in measured_tps else None
-            est = cost.estimate_models([key], book.effective, assumptions, tps)
-        if est.empty:
+            sp = {key: speeds[str(r.mteb_name)]} if speeds and str(r.mteb_name) in speeds else None
+            est = cost.estimate_models([key], book.effective, assumptions, speeds=sp, api_latency=api_latency)
+        best, why = cost.cheapest_meeting_latency(est)
+        if best is None:
             note = ("BM25 runs on CPU next to the search index: no embedding cost in the cost model"
                     if r.kind == "bm25" else "no price or self-host data for this model")
             for c in cols:
-                cols[c].append(math.nan if c == "usd_per_month" else "")
+                cols[c].append(math.nan if c in ("usd_per_month", "query_p95_ms_option") else "")
             cols["cost_note"][-1] = note
+            cols["cost_measured"][-1] = False
+            cols["meets_latency"][-1] = None
             continue
-        best = est.sort_values("usd_per_month").iloc[0]
         rec = book.effective[str(key)]
         cols["usd_per_month"].append(float(best["usd_per_month"]))
         cols["cost_option"].append(str(best["option"]))
@@ -292,31 +311,112 @@ def add_costs(
         cols["price_date"].append(rec.date_checked.isoformat() if best["deployment"] == "api" else "")
         cols["price_flags"].append(str(best["price_flags"]))
         cols["cost_note"].append(str(best["notes"]))
+        cols["cost_why"].append(why)
+        cols["cost_measured"].append(bool(best["throughput_measured"]))
+        p95 = best["query_p95_ms"]
+        cols["query_p95_ms_option"].append(float(p95) if p95 is not None and pd.notna(p95) else math.nan)
+        cols["meets_latency"].append(best["meets_latency"])
+        cols["cost_arithmetic"].append("\n".join(cost.arithmetic(best, assumptions)))
     for c, v in cols.items():
         out[c] = v
     return out
 
 
-def measured_tps(stored: runs.StoredRun, dataset: Dataset | None) -> dict[str, float]:
-    """Tokens/second measured in a run (documents/s × estimated tokens per document).
+def _machine_words(env: Mapping[str, Any]) -> str:
+    device = str(env.get("device") or "cpu")
+    where = f"{env.get('cpu_count', '?')} CPU cores ({env.get('machine', '?')}, {env.get('platform', '?')})"
+    threads = f", torch on {env['torch_threads']} threads" if env.get("torch_threads") else ""
+    return (f"{device}: " if device.startswith("cuda") else "") + where + threads
 
-    Only meaningful when the run used the hardware you would deploy on; the report uses
-    it only when asked to (a laptop CPU would make self-hosting look far too expensive).
+
+def _tokens_per_document(dataset: Dataset | None) -> float | None:
+    if dataset is None or not dataset.doc_texts:
+        return None
+    return sum(len(t) for t in dataset.doc_texts) / len(dataset.doc_texts) / CHARS_PER_TOKEN
+
+
+def _speed(name: str, run_id: str, created: object, env: Mapping[str, Any], docs_per_s: float,
+           p95: object, tokens_per_doc: float) -> cost.MeasuredSpeed:
+    return cost.MeasuredSpeed(
+        model=name, run_id=run_id, measured_at=pd.Timestamp(created).strftime("%Y-%m-%d"),
+        docs_per_second=float(docs_per_s), tokens_per_document=tokens_per_doc,
+        tokens_basis=f"≈ characters ÷ {CHARS_PER_TOKEN:g} on its corpus",
+        query_p95_ms=float(p95) if p95 is not None and pd.notna(p95) else None,  # type: ignore[arg-type]
+        device=str(env.get("device") or "cpu"), machine=_machine_words(env),
+    )
+
+
+def measured_speeds(stored: runs.StoredRun, dataset: Dataset | None) -> dict[str, cost.MeasuredSpeed]:
+    """This run's measured speed of each local dense model, for costing self-hosting.
+
+    Documents/s and the p95 query latency come from the run; tokens per document from the
+    run's corpus (characters ÷ :data:`CHARS_PER_TOKEN`), which needs its dataset.
 
     Args:
         stored: A loaded run.
         dataset: The run's dataset (for tokens per document), or None.
 
     Returns:
-        mteb name → tokens/second for dense local models.
+        mteb name → measured speed, for models the run encoded locally (not APIs, not BM25).
     """
-    if dataset is None or not dataset.doc_texts:
+    tpd = _tokens_per_document(dataset)
+    if tpd is None:
         return {}
-    tokens_per_doc = sum(len(t) for t in dataset.doc_texts) / len(dataset.doc_texts) / CHARS_PER_TOKEN
+    env = stored.run.get("environment") or {}
     out = {}
     for m in stored.models.itertuples(index=False):
-        if m.kind == "sentence-transformers" and m.docs_per_s and pd.notna(m.docs_per_s):
-            out[mteb_name(str(m.kind), str(m.name))] = float(m.docs_per_s) * tokens_per_doc
+        if m.kind in ("openai", "bm25") or not m.docs_per_s or pd.isna(m.docs_per_s):
+            continue
+        name = mteb_name(str(m.kind), str(m.name))
+        out[name] = _speed(name, str(stored.run["run_id"]), stored.run["created_at"], env, float(m.docs_per_s),
+                           m.latency_p95_ms, tpd)
+    return out
+
+
+def runs_version(db_path: str | Path | None = None) -> str:
+    """A token that changes whenever a run finishes or is deleted (for caches of run-derived facts)."""
+    with store.connect(db_path) as cur:
+        row = cur.execute("SELECT count(*), max(finished_at) FROM eval_runs WHERE status = 'done'").fetchone()
+    return f"{row[0]}:{row[1]}" if row else "0"
+
+
+def latest_speeds(db_path: str | Path | None = None) -> dict[str, cost.MeasuredSpeed]:
+    """The newest measured speed of each locally encoded model over this app's finished runs.
+
+    Args:
+        db_path: DuckDB file.
+
+    Returns:
+        mteb name → the newest run's measurement (runs whose dataset is gone or changed are
+        skipped: their tokens per document cannot be known).
+    """
+    with store.connect(db_path) as cur:
+        rows = cur.execute(
+            """
+            SELECT r.run_id, r.created_at, r.environment, r.dataset_source, r.dataset_split,
+                   r.dataset_fingerprint, m.kind, m.name, m.docs_per_s, m.latency_p95_ms
+            FROM eval_runs r JOIN eval_run_models m USING (run_id)
+            WHERE r.status = 'done' AND m.kind NOT IN ('openai', 'bm25') AND m.docs_per_s > 0
+            ORDER BY r.created_at DESC, m.position
+            """
+        ).fetchall()
+    out: dict[str, cost.MeasuredSpeed] = {}
+    tokens: dict[str, float | None] = {}
+    for run_id, created, env_json, source, split, fingerprint, kind, name, dps, p95 in rows:
+        key = mteb_name(str(kind), str(name))
+        if key in out:
+            continue
+        if run_id not in tokens:
+            ds = None
+            if source and Path(source).exists():
+                try:
+                    ds = load_dataset(source, split=str(split or "test"))
+                except (DatasetError, UserError, OSError):
+                    ds = None
+            tokens[run_id] = _tokens_per_document(ds) if ds is not None and ds.fingerprint == fingerprint else None
+        tpd = tokens[run_id]
+        if tpd is not None:
+            out[key] = _speed(key, str(run_id), created, json.loads(env_json or "{}"), float(dps), p95, tpd)
     return out
 
 
@@ -630,6 +730,9 @@ class Report:
         assumptions: (label, value) of the cost assumptions and method.
         price_sources: Rows (model, option, source, url, date, flags).
         recommendation: The recommended model's label ("" when there is nothing to pick).
+        data_source: Where the MTEB results compared against come from, with their date.
+        data_warning: When those results are older than 90 days, the plain warning; else "".
+        cost_arithmetic: The recommended model's cost, step by step.
         runner_up: The runner-up's label ("" when none).
         reasons: Why the recommendation, why the runner-up.
         risks: Licence, stale prices, zero-shot and sample-size caveats.
@@ -660,6 +763,9 @@ class Report:
     decision_markdown: str = ""
     examples: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: Mapping[str, go.Figure] = field(default_factory=dict)
+    data_source: str = ""
+    data_warning: str = ""
+    cost_arithmetic: tuple[str, ...] = ()
 
 
 DEFAULT_QUESTION = "Which of these embedding models is best on our data, and what does it cost?"
@@ -671,23 +777,48 @@ def _machine(env: Mapping[str, Any]) -> str:
             f"torch {libs.get('torch', '?')}")
 
 
-def assumption_rows(a: cost.CostAssumptions, measured: bool) -> tuple[tuple[str, str], ...]:
-    """The cost assumptions and method as (label, text) lines for reports and pages."""
+def assumption_rows(
+    a: cost.CostAssumptions, speeds: Mapping[str, cost.MeasuredSpeed] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The cost assumptions and method as (label, text) lines for reports and pages.
+
+    Args:
+        a: The assumptions.
+        speeds: The measured speeds used (CPU self-hosting), if any.
+
+    Returns:
+        (label, text) rows.
+    """
     docs_text = f"{a.documents:,} documents × {a.chunks_per_document:g} chunks × {a.tokens_per_chunk} tokens"
+    cpu = cost.CPU_INSTANCE
+    billed = "always on" if a.gpu_always_on else "billed per use"
+    if speeds:
+        where = "; ".join(f"{n.split('/')[-1]}: {sp.docs_per_second:,.1f} documents/s, "
+                          f"{sp.tokens_per_second:,.0f} tokens/s in run {sp.run_id} on {sp.machine}"
+                          for n, sp in speeds.items())
+        cpu_tp = f"measured in this app's runs ({where})"
+    else:
+        cpu_tp = "no run of this app measured these models on a CPU, so no CPU option"
     rows = [
         ("Corpus", docs_text),
         ("Growth", f"{a.growth_per_month:.0%} per month; full re-embed "
                    + ("never" if not a.reembed_every_months else f"every {a.reembed_every_months} months")),
         ("Queries", f"{a.queries_per_month:,} per month × {a.tokens_per_query} tokens"),
         ("API prices", "batch price" if a.use_batch_price else "standard (non-batch) price, USD per 1M tokens"),
-        ("Self-hosting", f"{a.gpu_name} at ${a.gpu_usd_per_hour:g}/h, "
-                         + ("always on" if a.gpu_always_on else "billed per use")
-                         + f", {a.gpu_utilization:.0%} utilisation, ${a.selfhost_ops_usd_per_month:,.0f}/month ops"),
-        ("Throughput", "measured in these runs (documents/s × estimated tokens per document)" if measured
-         else "the seeds' published latency figures by model size (not this machine's CPU timings)"),
+        ("Self-hosting on a GPU", f"one {a.gpu_name} at ${a.gpu_usd_per_hour:g}/h (the articles' $1–2/h; "
+                                  f"{cost.GPU_INSTANCE.name} lists ${cost.GPU_INSTANCE.usd_per_hour:g}/h), {billed}; "
+                                  "throughput and batch latency from the articles' published figures by model size"),
+        ("Self-hosting on a CPU", f"{a.cpu_name} at ${a.cpu_usd_per_hour:g}/h "
+                                  f"(default: {cpu.name}, ${cpu.usd_per_hour:g}/h, {cpu.source}, {cpu.date}, "
+                                  f"{cpu.kind}), {billed}; throughput and query latency {cpu_tp}"),
+        ("Utilisation and operations", f"{a.gpu_utilization:.0%} of the measured or published throughput; "
+                                       f"${a.selfhost_ops_usd_per_month:,.0f}/month engineering and operations"),
+        ("Latency bound", f"an option is recommended only if its p95 query latency is at most "
+                          f"{a.max_query_p95_ms:g} ms (APIs: the published p95 round trip)"),
         ("Storage", f"{a.precision}, dimensions {a.dimensions or 'native'}, index overhead ×{a.index_overhead:g}, "
                     f"{a.replicas} replica(s), ${a.storage_usd_per_gb_month:g}/GB-month"),
-        ("Monthly cost", "cheapest option per model (API or self-host), average month of year 1"),
+        ("Monthly cost", "per model, the cheapest option (API, GPU or CPU self-hosting) that meets the latency "
+                         "bound, average month of year 1"),
     ]
     return tuple(rows)
 
@@ -781,7 +912,6 @@ def build_report(
     question: str = DEFAULT_QUESTION,
     context: str = "",
     title: str = "Embedding model choice: cost and quality on our data",
-    use_measured_throughput: bool = False,
     today: dt.date | None = None,
     with_figures: bool = True,
 ) -> Report:
@@ -799,7 +929,6 @@ def build_report(
         question: The question answered.
         context: Who asks and why.
         title: Report title.
-        use_measured_throughput: Cost self-hosting with the runs' measured throughput.
         today: Report date (default today).
         with_figures: Build the charts (the Markdown renderer does not need them).
 
@@ -824,10 +953,13 @@ def build_report(
     k = int(stored[0].run["k"])
     metric = f"nDCG@{k}"
     frames, infos, tables, sig = [], [], {}, {}
+    latency = api_latency_figures()
+    all_speeds: dict[str, cost.MeasuredSpeed] = {}
     for s in stored:
-        ds = run_dataset(s) if use_measured_throughput else None
+        speeds = measured_speeds(s, run_dataset(s))  # self-hosting on CPU costed from this run's timings
+        all_speeds.update(speeds)
         mt = model_table(s, metric)
-        mt = add_costs(mt, book, a, measured_tps(s, ds) if use_measured_throughput else None)
+        mt = add_costs(mt, book, a, speeds, latency)
         frames.append(mt)
         r = s.run
         infos.append(RunInfo(
@@ -872,15 +1004,25 @@ def build_report(
         labels = dict(zip(models["model"], models["label"], strict=False))
         # The sweep chart shows the first run only: lines from different data would not compare.
         figs = charts.figures(models, stored[0].sweep, ranks, metric, labels)
+    from lib.leaderboard import queries
+
+    prov = queries.provenance(db_path)
+    fresh = queries.freshness(prov, today) if prov is not None else None
+    arith: tuple[str, ...] = ()
+    if rec is not None and str(models.loc[rec, "cost_arithmetic"] or ""):
+        arith = (f"{models.loc[rec, 'label']} — {models.loc[rec, 'cost_option']} "
+                 f"({models.loc[rec, 'cost_why']}):", *str(models.loc[rec, "cost_arithmetic"]).splitlines())
     return Report(
         title=title, question=question, context=context, created=(today or dt.date.today()).isoformat(),
         metric=metric, runs=tuple(infos), models=models, metrics_tables=tables, significance=sig,
         ranks=ranks, rank_sentence=rank_agreement(ranks),
-        assumptions=assumption_rows(a, use_measured_throughput), price_sources=prices,
+        assumptions=assumption_rows(a, all_speeds), price_sources=prices,
         recommendation=str(models.loc[rec, "label"]) if rec is not None else "",
         runner_up=str(models.loc[runner, "label"]) if runner is not None else "",
         reasons=tuple(reasons), risks=tuple(risks), shortlist=tuple(shortlist),
         decision_markdown=decision_markdown, examples=examples, figures=figs,
+        data_source=fresh.line if fresh else "No MTEB results are loaded: the comparison with MTEB is left out.",
+        data_warning=fresh.warning if fresh else "", cost_arithmetic=arith,
     )
 
 
@@ -998,6 +1140,8 @@ def to_markdown(rep: Report) -> str:
         Markdown text.
     """
     out = [f"# {md_text(rep.title)}", "", f"_Written {rep.created} with the Embedding Model Selection app._", ""]
+    out += [f"_{md_text(rep.data_source)}_", ""]
+    out += [f"**{md_text(rep.data_warning)}**", ""] if rep.data_warning else []
     out += ["## Question and context", "", f"**Question:** {md_text(rep.question)}", ""]
     if rep.context:
         out += [md_text(rep.context), ""]
@@ -1008,6 +1152,9 @@ def to_markdown(rep: Report) -> str:
         out += [f"**Recommended: {md_text(rep.recommendation)}**"
                 + (f" · runner-up: **{md_text(rep.runner_up)}**" if rep.runner_up else ""), ""]
         out += [f"- {md_text(r)}" for r in rep.reasons] + [""]
+        if rep.cost_arithmetic:
+            out += ["**How its cost is computed:** " + md_text(rep.cost_arithmetic[0]), ""]
+            out += [f"1. {md_text(x)}" for x in rep.cost_arithmetic[1:]] + [""]
     else:
         out += ["No finished results to recommend from.", ""]
     out += ["## Evaluation runs", ""]
@@ -1114,6 +1261,8 @@ def to_html(rep: Report) -> str:
         f"<title>{h(rep.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{h(rep.title)}</h1><p class='muted'>Written {h(rep.created)} with the Embedding Model Selection app "
         f"· runs {h(', '.join(i.run_id for i in rep.runs))}</p>",
+        f"<p class='muted'>{h(rep.data_source)}</p>",
+        *([f"<p><strong>{h(rep.data_warning)}</strong></p>"] if rep.data_warning else []),
         "<h2>Question and context</h2>",
         f"<p><strong>Question:</strong> {h(rep.question)}</p>",
     ]
@@ -1126,7 +1275,11 @@ def to_html(rep: Report) -> str:
     if rep.recommendation:
         parts.append(f"<div class='rec'><p><strong>Recommended: {h(rep.recommendation)}</strong>"
                      + (f" · runner-up: <strong>{h(rep.runner_up)}</strong>" if rep.runner_up else "") + "</p><ul>"
-                     + "".join(f"<li>{h(r)}</li>" for r in rep.reasons) + "</ul></div>")
+                     + "".join(f"<li>{h(r)}</li>" for r in rep.reasons) + "</ul>"
+                     + (f"<p><strong>How its cost is computed:</strong> {h(rep.cost_arithmetic[0])}</p><ol>"
+                        + "".join(f"<li>{h(x)}</li>" for x in rep.cost_arithmetic[1:]) + "</ol>"
+                        if rep.cost_arithmetic else "")
+                     + "</div>")
     else:
         parts.append("<p>No finished results to recommend from.</p>")
     parts.append("<h2>Evaluation runs</h2>")

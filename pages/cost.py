@@ -19,7 +19,7 @@ import streamlit as st
 from lib import cost, pricing
 from lib.charts import cost as charts
 from lib.errors import UserError
-from ui import ensure_router
+from ui import data, ensure_router
 
 ensure_router()
 
@@ -284,6 +284,17 @@ with c_inputs:
             key="cost_util",
             help=_help("gpu_utilization"),
         )
+        cpu_price = st.number_input(
+            f"CPU instance $/hour ({D.cpu_name})", 0.0, value=D.cpu_usd_per_hour, step=0.01, format="%.4f",
+            key="cost_cpu_price",
+            help=md(f"Default: {cost.CPU_INSTANCE.name}, ${cost.CPU_INSTANCE.usd_per_hour:g}/h — "
+                    f"{cost.CPU_INSTANCE.source}, {cost.CPU_INSTANCE.date} ({cost.CPU_INSTANCE.kind}). Its "
+                    "throughput is the one this app measured on a CPU in your evaluation runs."),
+        )
+        p95_bound = st.number_input(
+            "p95 query latency bound, ms", 1.0, value=D.max_query_p95_ms, step=10.0, key="cost_p95",
+            help=_help("max_query_p95_ms"),
+        )
         ops = st.number_input(
             "Engineering / ops $ per month",
             0.0,
@@ -368,6 +379,8 @@ try:
         use_batch_price=bool(batch),
         gpu_name=gpu_name or "GPU",
         gpu_usd_per_hour=float(gpu_price),
+        cpu_usd_per_hour=float(cpu_price),
+        max_query_p95_ms=float(p95_bound),
         gpu_always_on=bool(always_on),
         hours_per_month=float(hours),
         gpu_utilization=float(util) / 100,
@@ -379,7 +392,8 @@ try:
         replicas=int(replicas),
         storage_usd_per_gb_month=float(storage_price),
     )
-    options = cost.options_for_models(models, book.effective, a, measured)
+    speeds = data.measured_speeds()
+    options = cost.options_for_models(models, book.effective, a, measured, speeds, data.api_latency())
     estimates = [cost.estimate(o, a) for o in options]
 except UserError as exc:
     st.error(str(exc))
@@ -391,7 +405,10 @@ st.session_state[ESTIMATES_KEY] = est
 # ---- results -----------------------------------------------------------------------------
 with c_results:
     st.subheader("Cost per month and per year")
-    cheapest = est.loc[est["usd_per_month"].idxmin()]
+    cheapest, why = cost.cheapest_meeting_latency(est)
+    if cheapest is None:
+        st.warning("None of these models has a price or open weights to cost.")
+        st.stop()
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
         "Corpus today",
@@ -410,9 +427,19 @@ with c_results:
         help="one-off initial embedding + 12 average months",
     )
     st.caption(
-        f"Cheapest: **{cheapest['option']}**. Per month = average month of year 1; "
-        "year 1 = one-off initial embedding + 12 months."
+        f"Cheapest within p95 ≤ {a.max_query_p95_ms:g} ms: **{cheapest['option']}** ({why}). Per month = average "
+        "month of year 1; year 1 = one-off initial embedding + 12 months."
     )
+    with st.expander(f"How {cheapest['option']} costs {charts.usd(float(cheapest['usd_per_month']))} a month"):
+        st.markdown(md("\n".join(f"{i}. {x}" for i, x in enumerate(cost.arithmetic(cheapest, a), 1))))
+    measured_here = {m: sp for m, sp in speeds.items() if m in models}
+    st.caption(md(
+        "Self-hosting throughput: "
+        + ("; ".join(f"**{m.split('/')[-1]}** measured by this app in run {sp.run_id} on {sp.machine} "
+                     f"({sp.docs_per_second:,.1f} documents/s, {sp.tokens_per_second:,.0f} tokens/s)"
+                     for m, sp in measured_here.items()) + "; other models: " if measured_here else "")
+        + "the articles' published GPU figures by model size. CPU options exist only for models this app measured."
+    ))
 
     flagged = [book.effective[m] for m in models if book.effective[m].stale or book.effective[m].conflict]
     if flagged:
@@ -452,6 +479,9 @@ with c_results:
             "storage_gb",
             "dimensions",
             "tokens_per_month",
+            "hardware",
+            "query_p95_ms",
+            "meets_latency",
             "gpus",
             "tokens_per_second",
             "notes",
@@ -468,8 +498,10 @@ with c_results:
             "storage_usd_per_month": st.column_config.NumberColumn("storage $/mo", format="dollar"),
             "storage_gb": st.column_config.NumberColumn("storage GB (yr-1 end)", format="%.1f"),
             "tokens_per_month": st.column_config.NumberColumn("tokens/mo", format="compact"),
-            "tokens_per_second": st.column_config.NumberColumn("GPU tok/s", format="compact"),
-            "gpus": st.column_config.NumberColumn("GPUs"),
+            "tokens_per_second": st.column_config.NumberColumn("tok/s per instance", format="compact"),
+            "gpus": st.column_config.NumberColumn("instances"),
+            "query_p95_ms": st.column_config.NumberColumn("query p95 ms", format="%.1f"),
+            "meets_latency": st.column_config.CheckboxColumn("meets p95 bound"),
             "price_source": st.column_config.TextColumn("price source (kind, date) / throughput basis", width="medium"),
         },
         key="cost_table",
@@ -480,7 +512,7 @@ with c_results:
 with c_breakeven:
     st.subheader("API vs self-hosting: break-even")
     api_opts = [o for o in options if o.deployment == "api"]
-    sh_opts = [o for o in options if o.deployment == "self-host"]
+    sh_opts = [o for o in options if o.hardware == "gpu"]  # the break-even sweeps GPU prices
     st.plotly_chart(
         charts.cost_vs_volume_chart(cost.cost_vs_volume(options, a), cost.steady_tokens_per_month(a)),
         key="cost_chart_volume",

@@ -48,14 +48,8 @@ with st.expander("Inputs used besides the runs", expanded=False):
                 "none (use the Decision wizard to add one)"))
     st.markdown("**Decision wizard section:** " + ("included" if decision_md else "not added"))
     st.markdown("**Cost assumptions** (edit them on the Cost page):")
-    for k_, v in report.assumption_rows(a, False):
+    for k_, v in report.assumption_rows(a):
         st.markdown(f"- {k_}: {v}".replace("$", r"\$"))
-measured = st.checkbox(
-    "Cost self-hosting with the throughput measured in these runs",
-    value=False, key="rep_measured",
-    help="Only sensible if the runs ran on the hardware you would deploy on; a laptop CPU makes self-hosting "
-    "look far too expensive. Off: the seeds' published GPU figures by model size.",
-)
 
 if not chosen:
     st.warning("Choose at least one run.")
@@ -68,7 +62,7 @@ try:
     rep = report.build_report(
         [str(r) for r in chosen], db_path=data.db_path(), shortlist=shortlist, assumptions=a,
         book=ev.price_book(), leaderboard=ev.leaderboard(), model_meta=ev.model_meta(sorted(names)),
-        decision_markdown=decision_md, question=question, context=context, use_measured_throughput=measured,
+        decision_markdown=decision_md, question=question, context=context,
     )
 except UserError as exc:
     st.error(str(exc))
@@ -88,6 +82,12 @@ if rep.recommendation:
                                                             else ""))
     for r in rep.reasons:
         st.markdown(f"- {r}".replace("$", r"\$"))
+    if rep.cost_arithmetic:
+        st.markdown(f"**How its cost is computed:** {rep.cost_arithmetic[0]}".replace("$", r"\$"))
+        st.markdown("\n".join(f"{i}. {x}" for i, x in enumerate(rep.cost_arithmetic[1:], 1)).replace("$", r"\$"))
+st.caption(rep.data_source)
+if rep.data_warning:
+    st.warning(rep.data_warning)
 st.subheader("Results")
 for key in ("metric", "cost"):
     if key in rep.figures:

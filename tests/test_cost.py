@@ -289,3 +289,111 @@ def test_estimate_models_one_call() -> None:
     df = cost.estimate_models(["openai/text-embedding-3-small", "thenlper/gte-large"], book.effective, A)
     assert list(df.option) == ["text-embedding-3-small · API", "gte-large · self-host"]
     assert df.set_index("option").loc["gte-large · self-host"].gpus == 1
+
+
+# --- self-hosting on CPU, measured throughput, the p95 bound (issue 12) ------------------
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _speed(docs_per_s: float = 150.0, p95: float | None = 12.0) -> cost.MeasuredSpeed:
+    return cost.MeasuredSpeed(MINILM, "run-1", "2026-12-01", docs_per_s, 100.0, "≈ chars ÷ 4", p95, "cpu",
+                              "2 CPU cores (x86_64)")
+
+
+def test_cpu_option_exists_only_with_a_measurement_and_uses_it() -> None:
+    book = _book()
+    plain = cost.options_for_models([MINILM], book.effective, A)
+    assert [o.label for o in plain] == ["all-MiniLM-L6-v2 · self-host"]  # GPU, published figures only
+    opts = cost.options_for_models([MINILM], book.effective, A, speeds={MINILM: _speed()})
+    assert [o.label for o in opts] == ["all-MiniLM-L6-v2 · self-host", "all-MiniLM-L6-v2 · self-host CPU"]
+    cpu = opts[1]
+    assert cpu.hardware == "cpu" and cpu.throughput is not None and cpu.throughput.measured
+    # 150 documents/s × 100 tokens/document = 15,000 tokens/s
+    assert cpu.throughput.tokens_per_second == pytest.approx(15_000)
+    assert "run run-1" in cpu.throughput.basis and "2 CPU cores" in cpu.throughput.basis
+    e = cost.estimate(cpu, A)
+    # Capacity 15,000 × 0.5 × 3,600 × 730 = 19.71B tokens/month ≫ ~372M/month → one instance,
+    # always on: 730 h × $0.0816 = $59.568, plus $500 operations.
+    assert e.gpus == 1
+    assert e.embedding_usd_per_month == pytest.approx(730 * 0.0816)
+    assert e.ops_usd_per_month == 500.0
+    assert e.usd_per_hour == 0.0816
+    # Initial 3B tokens ÷ (15,000 × 0.5) tok/s = 111.1 h × $0.0816
+    assert e.initial_usd == pytest.approx(3e9 / (15_000 * 0.5 * 3600) * 0.0816)
+    assert (e.query_p95_ms, e.meets_latency) == (12.0, True)
+
+
+def test_a_gpu_measurement_replaces_the_published_gpu_figure() -> None:
+    book = _book()
+    gpu = replace(_speed(2_000.0, 3.0), device="cuda (NVIDIA A10G)")
+    opts = cost.options_for_models([MINILM], book.effective, A, speeds={MINILM: gpu})
+    assert [o.label for o in opts] == ["all-MiniLM-L6-v2 · self-host"]
+    assert opts[0].throughput is not None and opts[0].throughput.measured
+    assert opts[0].throughput.tokens_per_second == pytest.approx(200_000)
+
+
+def test_cheapest_option_that_meets_the_p95_bound() -> None:
+    book = _book()
+    fast = cost.estimate_models([MINILM], book.effective, A, speeds={MINILM: _speed(p95=12.0)})
+    best, why = cost.cheapest_meeting_latency(fast)
+    # CPU $59.57 + $500 + storage beats the GPU's $1,095 + $500 + storage, and meets 12 ≤ 100 ms.
+    assert best is not None and best["option"] == "all-MiniLM-L6-v2 · self-host CPU"
+    assert why == "cheapest option that meets the p95 latency bound"
+    slow = cost.estimate_models([MINILM], book.effective, A, speeds={MINILM: _speed(p95=1008.9)})
+    best, why = cost.cheapest_meeting_latency(slow)
+    assert best is not None and best["option"] == "all-MiniLM-L6-v2 · self-host"  # GPU: published ≤ 8 ms
+    assert "cheaper but all-MiniLM-L6-v2 · self-host CPU (too slow)" in why
+    # A user bound of 5 ms: nothing is known to meet it → the cheapest is shown, and said so.
+    tight = cost.estimate_models([MINILM], book.effective, replace(A, max_query_p95_ms=5.0),
+                                 speeds={MINILM: _speed(p95=12.0)})
+    best, why = cost.cheapest_meeting_latency(tight)
+    assert best is not None and best["option"] == "all-MiniLM-L6-v2 · self-host CPU"
+    assert why.startswith("no option is known to meet")
+    assert cost.cheapest_meeting_latency(fast.iloc[0:0]) == (None, "")
+
+
+def test_api_latency_is_the_published_upper_end_and_unknown_is_never_assumed() -> None:
+    book = _book()
+    small = "openai/text-embedding-3-small"
+    known = cost.estimate_models([small], book.effective, A, api_latency={small: (50.0, 80.0)})
+    assert (known.iloc[0].query_p95_ms, known.iloc[0].meets_latency) == (80.0, True)
+    unknown = cost.estimate_models([small], book.effective, A)
+    assert unknown.iloc[0].query_p95_ms is None and unknown.iloc[0].meets_latency is None
+    assert "no published p95" in unknown.iloc[0].latency_basis
+
+
+def test_arithmetic_shows_every_step_with_the_numbers_used() -> None:
+    book = _book()
+    est = cost.estimate_models([MINILM], book.effective, A, speeds={MINILM: _speed()})
+    row = est[est.option.str.endswith("CPU")].iloc[0]
+    lines = cost.arithmetic(row, A)
+    text = "\n".join(lines)
+    assert "15,000 tokens/s" in text and "run run-1" in text
+    assert "15,000 tokens/s × 50% utilisation × 3,600 s × 730 h = 19.71B tokens/month per instance" in text
+    assert "1 always on × 730 h × $0.0816/h ≈ $59.57/month" in text
+    assert "Operations: $500/month" in text
+    assert lines[-2].startswith("Total: $") and f"{row.usd_per_month:,.2f}" in lines[-2]
+    assert "p95 12.0 ms" in lines[-1] and "meets the bound p95 ≤ 100 ms" in lines[-1]
+    api = cost.estimate_models(["openai/text-embedding-3-small"], book.effective, A).iloc[0]
+    api_text = "\n".join(cost.arithmetic(api, A))
+    assert "× $0.02 per 1M tokens" in api_text and "unknown" in api_text
+
+
+def test_cpu_volume_curve_uses_the_cpu_price() -> None:
+    book = _book()
+    opts = cost.options_for_models([MINILM], book.effective, GPU_ONLY, speeds={MINILM: _speed()})
+    curve = cost.cost_vs_volume(opts, GPU_ONLY, volumes=[1e6])
+    by = curve.set_index("option").usd_per_month
+    assert by["all-MiniLM-L6-v2 · self-host CPU"] == pytest.approx(730 * 0.0816)  # no ops in GPU_ONLY
+    assert by["all-MiniLM-L6-v2 · self-host"] == pytest.approx(730 * 1.5)
+
+
+def test_default_cpu_price_has_a_public_source_and_date() -> None:
+    c = cost.CPU_INSTANCE
+    assert c.usd_per_hour == CostAssumptions().cpu_usd_per_hour == 0.0816
+    assert c.url.startswith("https://") and date.fromisoformat(c.date) and c.kind == "third-party"
+    with pytest.raises(UserError, match="p95"):
+        CostAssumptions(max_query_p95_ms=0)
+    with pytest.raises(UserError, match="cpu usd per hour"):
+        CostAssumptions(cpu_usd_per_hour=-1)

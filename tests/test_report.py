@@ -176,3 +176,61 @@ def test_cli_writes_html_and_markdown(db: Path, run_ids: tuple[str, str], tmp_pa
     proc = subprocess.run([sys.executable, "-m", "lib", "report", "nope", "--out", str(tmp_path / "x.html"),
                            "--db", str(db)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no evaluation run" in proc.stderr
+
+
+def _set_speed(db: Path, run_id: str, docs_per_s: float, p95_ms: float) -> None:
+    store.close(db)
+    with store.transaction(db) as cur:
+        cur.execute("UPDATE eval_run_models SET docs_per_s = ?, latency_p95_ms = ? WHERE run_id = ? AND model = ?",
+                    [docs_per_s, p95_ms, run_id, "minilm"])
+    store.close(db)
+
+
+def test_cost_comes_from_the_runs_own_measurement_with_its_arithmetic(
+    db: Path, run_ids: tuple[str, str], tmp_path: Path, evil_dir: Path
+) -> None:
+    # A copy whose MiniLM timings are fixed (the real ones depend on the machine's load).
+    store.close(db)
+    copy = tmp_path / "speed.duckdb"
+    shutil.copy(db, copy)
+    _set_speed(copy, run_ids[1], 150.0, 12.0)
+    rep = report.build_report([run_ids[1]], db_path=copy, with_figures=False)
+    m = rep.models.set_index("label").loc["all-MiniLM-L6-v2"]
+    assert m.cost_option == "all-MiniLM-L6-v2 · self-host CPU" and m.cost_measured
+    # Independent: 150 docs/s × mean characters ÷ 4 of the run's corpus → one m7g.large (730 h × $0.0816)
+    # + $500 operations + storage: 1M docs × 10 chunks × 1.02^month vectors × 384 dims × 4 B × 1.2
+    # overhead at $0.10/GB-month, averaged over months 1–12.
+    from lib.evaluation.datasets import load_dataset
+
+    ds = load_dataset(evil_dir)
+    tpd = sum(len(t) for t in ds.doc_texts) / len(ds.doc_texts) / 4
+    storage = sum(1e6 * 10 * 1.02**mo * 384 * 4 * 1.2 / 1e9 * 0.10 for mo in range(1, 13)) / 12
+    assert m.usd_per_month == pytest.approx(730 * 0.0816 + 500 + storage)
+    steps = "\n".join(rep.cost_arithmetic)
+    assert rep.cost_arithmetic[0].startswith("all-MiniLM-L6-v2 — all-MiniLM-L6-v2 · self-host CPU")
+    assert f"measured in run {run_ids[1]}" in steps and "150.0 documents/s" in steps
+    assert f"{150 * tpd:,.0f} tokens/s" in steps
+    assert "1 always on × 730 h × $0.0816/h ≈ $59.57/month" in steps
+    assert "p95 12.0 ms" in steps and "meets the bound p95 ≤ 100 ms" in steps
+    md = report.to_markdown(rep)
+    assert "How its cost is computed" in md and "self-host CPU" in md
+    # Too slow on this CPU (1 s p95): the GPU option is chosen instead, and the reason says why.
+    _set_speed(copy, run_ids[1], 150.0, 1000.0)
+    rep = report.build_report([run_ids[1]], db_path=copy, with_figures=False)
+    m = rep.models.set_index("label").loc["all-MiniLM-L6-v2"]
+    assert m.cost_option == "all-MiniLM-L6-v2 · self-host" and "self-host CPU (too slow)" in m.cost_why
+    store.close(copy)
+
+
+def test_every_report_names_the_mteb_source_and_its_date(lb_db_copy: Path, db: Path, run_ids: tuple[str, str]) -> None:
+    # No leaderboard in this database: the report says so instead of inventing a source.
+    rep = report.build_report([run_ids[0]], db_path=db, with_figures=False)
+    assert "No MTEB results are loaded" in rep.data_source
+    # With the leaderboard loaded: its source and date (unknown for this copy without snapshot.json).
+    from lib.leaderboard import queries
+
+    store.close(lb_db_copy)
+    prov = queries.provenance(lb_db_copy)
+    assert prov is not None
+    fresh = queries.freshness(prov)
+    assert fresh.line.startswith("MTEB results from ")

@@ -7,6 +7,7 @@ refresh invalidates the caches without a manual clear.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -162,3 +163,28 @@ def result_languages(languages: Sequence[str]) -> tuple[str, ...]:
     if not languages:
         return ()
     return tuple(explorer.expand_languages(languages, _result_language_tags(db_path(), data_version() or "")))
+
+
+# --- measured speeds (cost realism, issue 12) --------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _speeds(db: str, version: str) -> dict[str, Any]:
+    from lib import report
+
+    return report.latest_speeds(db)
+
+
+def measured_speeds() -> dict[str, Any]:
+    """The newest speed this app measured for each local model (cached until a run finishes)."""
+    from lib import report
+
+    return _speeds(db_path(), report.runs_version(db_path()))
+
+
+@st.cache_data(show_spinner=False)
+def api_latency() -> dict[str, tuple[float, float]]:
+    """Published API p95 round trips per model (decision-tree data)."""
+    from lib import report
+
+    return report.api_latency_figures()
