@@ -159,14 +159,20 @@ def rewrite_message(msg: str, originals: Mapping[str, str]) -> str:
         The message with every staged path (longest first), and every staged file's bare
         name as a whole token, replaced by the user's name.
     """
-    for saved, original in sorted(originals.items(), key=lambda kv: -len(kv[0])):
-        msg = msg.replace(saved, original)
-    # Messages about one file may name another by its bare name ("… is not in queries.jsonl"):
-    # that is our staged copy's name too. Whole tokens only, so "my_queries.jsonl" stays.
+    # One pass over the message, so a replacement is never rewritten again (a user's
+    # "my corpus.jsonl" contains our staged name "corpus.jsonl"). Full paths first, longest
+    # first; then bare names: messages about one file may name another by its bare name
+    # ("… is not in queries.jsonl"), our staged copy's name too. Whole tokens only, so
+    # "my_queries.jsonl" stays.
+    full = dict(sorted(originals.items(), key=lambda kv: -len(kv[0])))
+    bare: dict[str, str] = {}
     for saved, original in originals.items():
-        bare = re.escape(Path(saved).name)
-        msg = re.sub(rf"(?<![\w./-]){bare}(?![\w.-])", original.replace("\\", "\\\\"), msg)
-    return msg
+        bare.setdefault(Path(saved).name, original)
+    if not full:
+        return msg
+    names = "|".join(re.escape(b) for b in sorted(bare, key=len, reverse=True))
+    pattern = "|".join(re.escape(p) for p in full) + rf"|(?<![\w./-])(?:{names})(?![\w.-])"
+    return re.sub(pattern, lambda m: full[m[0]] if m[0] in full else bare[m[0]], msg)
 
 
 def _validated(path: Path, originals: Mapping[str, str]) -> datasets.Dataset:
