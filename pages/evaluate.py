@@ -67,7 +67,7 @@ with c_up:
     )
     if files and st.button("Check and use these files", key="ev_use_files", disabled=running, type="primary"):
         try:
-            ss[DATASET] = ev.save_any([ev.as_upload(f) for f in files], name)
+            ss[DATASET] = ev.save_any(files, name)
             ss.pop(RUN_ID, None)
         except UserError as exc:
             ss.pop(DATASET, None)

@@ -7,8 +7,9 @@ ways in:
 * the CLI, ``python -m lib evaluate --data PATH --model bm25`` (in-process ``main()`` for
   every case, real subprocesses for a handful): exit code 2, exactly one ``error: …`` line
   on stderr, no traceback;
-* the upload path of the Evaluate page (``ui.evaluation.save_*`` with ``Upload`` objects,
-  and a few through an AppTest of the page itself): a ``UserError`` naming the user's file.
+* the upload path of the Evaluate page (``lib.evaluation.uploads.save_*`` with ``Upload``
+  objects, and a few through an AppTest of the page itself): a ``UserError`` naming the
+  user's file.
 
 Bad files must get their own specific message (the substring, line and field in the
 table) and leave no trace: DuckDB row counts unchanged and nothing left in the uploads
@@ -32,20 +33,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from lib import store
 from lib.__main__ import main
+from lib.errors import UserError
 from lib.evaluation import datasets, runs
+from lib.evaluation import uploads as up
 from lib.evaluation.datasets import Dataset
-from ui import evaluation as ev
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = Path(__file__).resolve().parent / "bad_inputs"
 BASE = BAD / "base"
 PAGE = str(ROOT / "pages" / "evaluate.py")
 LIMITS = datasets.Limits()
+CAP = 200 * 1024 * 1024  # the app's cap: server.maxUploadSize in .streamlit/config.toml
 
 # ----------------------------------------------------------------------------- generators
 # Files too big to commit or easier to read as code than as bytes. Each writes its file
@@ -564,7 +566,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty cache folder for this test; returns the uploads folder inside it."""
     monkeypatch.setenv("EMS_CACHE_DIR", str(tmp_path / "cache"))
-    return ev.uploads_dir()
+    return up.uploads_dir()
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -662,18 +664,18 @@ def test_cli_subprocess(path: str, generated: Callable[[str], Path], db: Path, t
 
 def _save(case: Case, file: Path) -> Dataset:
     """What the Evaluate page does with the user's files (one call per way of uploading)."""
-    upload = ev.Upload(file.name, file.read_bytes())
+    upload = up.Upload(file.name, file.read_bytes())
     if case.role == "zip":
-        return ev.save_zip(upload)
+        return up.save_zip(upload, max_bytes=CAP)
     if case.role == "pairs":
-        return ev.save_pairs(upload)
+        return up.save_pairs(upload, max_bytes=CAP)
     parts = {
-        "corpus": ev.Upload("corpus.jsonl", (BASE / "corpus.jsonl").read_bytes()),
-        "queries": ev.Upload("queries.jsonl", (BASE / "queries.jsonl").read_bytes()),
-        "qrels": ev.Upload("test.tsv", (BASE / "qrels" / "test.tsv").read_bytes()),
+        "corpus": up.Upload("corpus.jsonl", (BASE / "corpus.jsonl").read_bytes()),
+        "queries": up.Upload("queries.jsonl", (BASE / "queries.jsonl").read_bytes()),
+        "qrels": up.Upload("test.tsv", (BASE / "qrels" / "test.tsv").read_bytes()),
     }
     parts[case.role] = upload
-    return ev.save_files(parts["corpus"], parts["queries"], parts["qrels"], name="mydata")
+    return up.save_files(parts["corpus"], parts["queries"], parts["qrels"], name="mydata", max_bytes=CAP)
 
 
 @pytest.mark.parametrize("case", [c for c in BAD_CASES if c.upload],
@@ -683,7 +685,7 @@ def test_upload_refuses_and_leaves_nothing(
 ) -> None:
     file = generated(case.path)
     before = _all_counts(db)
-    with pytest.raises(ev.UserError) as err:
+    with pytest.raises(UserError) as err:
         _save(case, file)
     msg = str(err.value)
     _assert_specific(case, msg, file.name, case.upload_message)
@@ -707,16 +709,11 @@ def test_upload_keeps_odd_but_valid_files(case: Case, generated: Callable[[str],
     assert _leftovers(uploads) == kept
 
 
-def test_upload_over_streamlit_cap_is_refused_before_writing(uploads: Path) -> None:
-    old = st.config.get_option("server.maxUploadSize")
-    assert old == 200  # .streamlit/config.toml
-    st.config.set_option("server.maxUploadSize", 1)
-    try:
-        big = ev.Upload("pairs.csv", b"query,document\n" + b"q,d\n" * 300_000)
-        with pytest.raises(ev.UserError, match=r"pairs\.csv: 1,200,015 bytes; uploads are limited to 1 MB"):
-            ev.save_pairs(big)
-    finally:
-        st.config.set_option("server.maxUploadSize", old)
+def test_upload_over_the_cap_is_refused_before_writing(uploads: Path) -> None:
+    # The page passes Streamlit's server.maxUploadSize (tests/test_page_evaluate.py checks that).
+    big = up.Upload("pairs.csv", b"query,document\n" + b"q,d\n" * 300_000)
+    with pytest.raises(UserError, match=r"pairs\.csv: 1,200,015 bytes; uploads are limited to 1 MB"):
+        up.save_pairs(big, max_bytes=1024 * 1024)
     assert _leftovers(uploads) == []
 
 
@@ -726,7 +723,7 @@ def test_staging_left_by_a_killed_process_is_swept(uploads: Path, generated: Cal
     for d in (stale, fresh):
         (d / "x").mkdir(parents=True)
     os.utime(stale, (1_000_000_000, 1_000_000_000))  # dated 2001: certainly not in progress
-    with pytest.raises(ev.UserError):
+    with pytest.raises(UserError):
         _save(next(c for c in BAD_CASES if c.path == "pairs/latin1.csv"), generated("pairs/latin1.csv"))
     assert not stale.exists()
     assert fresh.exists()  # may be another session's upload in progress
@@ -742,8 +739,8 @@ def test_staging_left_by_a_killed_process_is_swept(uploads: Path, generated: Cal
     ],
 )
 def test_upload_combinations_that_make_no_sense(names: list[str], message: str, uploads: Path) -> None:
-    with pytest.raises(ev.UserError, match=message.replace(".", r"\.")):
-        ev.save_any([ev.Upload(n, b"x") for n in names])
+    with pytest.raises(UserError, match=message.replace(".", r"\.")):
+        up.save_any([up.Upload(n, b"x") for n in names], max_bytes=CAP)
     assert _leftovers(uploads) == []
 
 
@@ -837,10 +834,10 @@ def test_page_valid_bom_and_crlf_upload(generated: Callable[[str], Path], upload
 
 def test_upload_message_names_the_users_other_file(uploads: Path) -> None:
     # A judgement pointing at an unknown query names the user's queries file, not our staged copy.
-    corpus = ev.Upload("my_docs_corpus.jsonl", (BASE / "corpus.jsonl").read_bytes())
-    queries = ev.Upload("my_queries.jsonl", (BASE / "queries.jsonl").read_bytes())
-    qrels = ev.Upload("judgements_qrels.tsv", b"query-id\tcorpus-id\tscore\nnope\td1\t1\n")
-    with pytest.raises(ev.UserError) as err:
-        ev.save_files(corpus, queries, qrels, name="mine")
+    corpus = up.Upload("my_docs_corpus.jsonl", (BASE / "corpus.jsonl").read_bytes())
+    queries = up.Upload("my_queries.jsonl", (BASE / "queries.jsonl").read_bytes())
+    qrels = up.Upload("judgements_qrels.tsv", b"query-id\tcorpus-id\tscore\nnope\td1\t1\n")
+    with pytest.raises(UserError) as err:
+        up.save_files(corpus, queries, qrels, name="mine", max_bytes=CAP)
     msg = str(err.value)
     assert "judgements_qrels.tsv" in msg and "is not in my_queries.jsonl" in msg, msg

@@ -249,14 +249,25 @@ def test_migration_curve_in_place_vs_shadow(curve: vectors.MigrationCurve, cross
 # --------------------------------------------------------------------------- 3 · dimensions
 
 
+def _numpy_bytes_per_vector(dim: int, precision: str) -> int:
+    if precision == "binary":
+        return np.packbits(np.zeros(dim, dtype=bool)).nbytes
+    return np.zeros(dim, dtype=precision).nbytes
+
+
 def test_dimension_sweep_storage_matches_the_cost_model(sweep: vectors.SweepResult, demo: datasets.Dataset) -> None:
     t = sweep.table
     assert set(t["dim"]) == {32, 64, 128, 256, 384} and set(t["precision"]) == {"float32", "int8", "binary"}
     a = cost.CostAssumptions()
+    n = len(demo.doc_ids)
     for r in t.itertuples(index=False):
-        assert r.index_bytes == cost.storage_bytes(len(demo.doc_ids), r.dim, r.precision)
-        assert r.index_bytes == r.measured_bytes  # what the search actually held
-        assert r.gb_at_scale == pytest.approx(cost.storage_gb(100e6, r.dim, r.precision, a.index_overhead, a.replicas))
+        # Independent of lib.cost: the bytes numpy holds for one vector at this setting.
+        one = _numpy_bytes_per_vector(r.dim, r.precision)
+        assert r.measured_bytes == n * one  # what the search actually held
+        assert r.index_bytes == n * one and r.bytes_per_vector == one  # the cost model agrees
+        assert r.gb_at_scale == pytest.approx(100e6 * one * a.index_overhead * a.replicas / 1e9)
+        assert r.usd_per_month_at_scale == pytest.approx(r.gb_at_scale * a.storage_usd_per_gb_month)
+        assert r.storage_share == pytest.approx(one / (384 * 4))  # ÷ full-size float32
     # Same numbers as the Cost page's storage grid.
     grid = cost.storage_grid(100e6, list(t["dim"]), a).set_index(["dimensions", "precision"])
     for r in t.itertuples(index=False):
@@ -362,8 +373,10 @@ def test_tradeoffs_from_leaderboard_and_cost_model(eng: pd.DataFrame) -> None:
     assert av.break_even_tokens == pytest.approx(cost.break_even_tokens_per_month(0.02, tps, a))
     assert av.api_usd_low < av.selfhost_usd_low  # the seeds: API cheaper at low volume
     m = tradeoffs.migration_costs(a, old_dim=384, new_dim=1024, api_price_per_1m=0.02)
-    vectors_ = cost.corpus_vectors(a)
-    assert m.old_gb == pytest.approx(cost.storage_gb(vectors_, 384, a.precision, a.index_overhead, a.replicas))
+    # Independent of lib.cost: chunks × bytes numpy holds for a 384-dim vector × overhead × replicas.
+    vectors_ = a.documents * a.chunks_per_document
+    one = _numpy_bytes_per_vector(384, a.precision)
+    assert m.old_gb == pytest.approx(vectors_ * one * a.index_overhead * a.replicas / 1e9)
     assert m.new_gb / m.old_gb == pytest.approx(1024 / 384)
     assert m.reembed_api_usd == pytest.approx(cost.api_cost_usd(cost.corpus_tokens(a), 0.02))
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lib import pricing
-from lib.leaderboard import explorer, licenses, queries
+from lib.leaderboard import explorer, queries
 from lib.leaderboard.filters import LeaderboardFilters, select_tasks
 from lib.leaderboard.ranking import summary_table
 
@@ -59,26 +59,6 @@ def test_defaults_make_an_empty_url_and_junk_is_ignored() -> None:
         {"lb_dims": ["7", "1024"], "lb_open": "sometimes", "lb_w_STS": "-3", "lb_maxtok": "12", "other": "x"}
     )
     assert f == LeaderboardFilters()
-
-
-def test_licence_groups_cover_every_mteb_licence(lb_db: Path) -> None:
-    models = queries.models(lb_db)
-    for lic, ow in models[["license", "open_weights"]].itertuples(index=False):
-        info = licenses.classify(None if pd.isna(lic) else lic, None if pd.isna(ow) else bool(ow))
-        assert info.group in licenses.GROUPS
-        assert info.reason
-    assert licenses.classify("apache-2.0").group == licenses.PERMISSIVE
-    assert licenses.classify("cc-by-nc-4.0").group == licenses.NON_COMMERCIAL
-    assert licenses.classify("mit", open_weights=False).group == licenses.PROPRIETARY_API
-    assert licenses.classify(None).group == licenses.UNKNOWN
-    assert licenses.classify("not specified").group == licenses.UNKNOWN
-    assert licenses.classify("https://example.org/LICENSE").group == licenses.CUSTOM
-    assert licenses.classify("some-nc-licence").group == licenses.NON_COMMERCIAL
-    assert licenses.classify("gpl-3.0").group == licenses.COPYLEFT
-    assert licenses.classify("apache-2.0").commercial_ok
-    assert licenses.classify(None, open_weights=False).commercial_ok
-    assert not licenses.classify("gemma").commercial_ok
-    assert licenses.short_label("https://huggingface.co/nvidia/x/blob/main/LICENSE") == "custom (nvidia/x)"
 
 
 def test_select_tasks_by_type_language_and_name(lb_db: Path) -> None:

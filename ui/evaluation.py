@@ -1,22 +1,17 @@
 """Page helpers for Evaluate, Runs and Report: uploads, model choices, running, results.
 
-Uploads are written under ``<EMS_CACHE_DIR>/uploads/<content hash>/`` (never into the
-repository; ``data/cache`` is git-ignored) in the BEIR layout, so a run's
-``dataset_source`` stays readable and the per-query drill-down can show texts for past
-runs too. The API key typed into the page lives in ``st.session_state`` only.
+Uploads are staged and kept by :mod:`lib.evaluation.uploads` under
+``<EMS_CACHE_DIR>/uploads/<content hash>/`` (never into the repository; ``data/cache`` is
+git-ignored) in the BEIR layout, so a run's ``dataset_source`` stays readable and the
+per-query drill-down can show texts for past runs too; this module only passes Streamlit's
+upload cap and ``UploadedFile`` objects in. The API key typed into the page lives in
+``st.session_state`` only.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import re
-import shutil
-import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,9 +19,9 @@ import streamlit as st
 
 from lib import cost, pricing, report
 from lib.charts import evaluation as charts
-from lib.config import DATA_DIR, get_settings
+from lib.config import DATA_DIR
 from lib.errors import UserError
-from lib.evaluation import datasets, runs
+from lib.evaluation import datasets, runs, uploads
 from ui import data
 
 DEMO_DIR = DATA_DIR / "demo"
@@ -34,23 +29,6 @@ API_KEY = "ev_api_key"  # session only: never stored, logged or put in a report
 SHORTLIST_KEY = "ems_shortlist"
 ASSUMPTIONS_KEY = "ems_cost_assumptions"
 OVERRIDES_KEY = "ems_price_overrides"
-
-
-def uploads_dir() -> Path:
-    """Where uploaded datasets are kept (beside the embedding cache, git-ignored)."""
-    return get_settings().cache_dir / "uploads"
-
-
-def _safe_name(name: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(name).stem).strip("-.")
-    return stem[:60] or "dataset"
-
-
-def _digest(parts: Sequence[bytes]) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(hashlib.sha256(p).digest())
-    return h.hexdigest()[:16]
 
 
 # Characters that change how Markdown renders ([links], *emphasis*, `code`, <html>, $math$,
@@ -66,214 +44,19 @@ def md_plain(text: object) -> str:
     return _MD_ACTIVE.sub(r"\\\1", s.replace("\r", " ").replace("\n", " "))
 
 
-@dataclass(frozen=True)
-class Upload:
-    """An uploaded file's name and bytes (what Streamlit's ``UploadedFile`` gives)."""
-
-    name: str
-    data: bytes
-
-
-def as_upload(f: Any) -> Upload:
-    """Wrap a Streamlit ``UploadedFile`` (or anything with ``name`` and ``getvalue()``)."""
-    return Upload(str(f.name), bytes(f.getvalue()))
-
-
-
-
-def _ext(name: str, allowed: Sequence[str]) -> str:
-    ext = Path(name).suffix.lower()
-    if ext not in allowed:
-        hint = " — save the sheet as CSV UTF-8 and upload that" if ext in datasets.SPREADSHEETS else ""
-        raise UserError(f"{name}: expected a {' / '.join(allowed)} file, got '{ext or 'no extension'}'{hint}")
-    return ext
-
-
 def max_upload_bytes() -> int:
     """Streamlit's upload cap (``server.maxUploadSize`` in .streamlit/config.toml, in MB)."""
     return int(st.config.get_option("server.maxUploadSize")) * 1024 * 1024
 
 
-def _check_sizes(uploads: Sequence[Upload]) -> None:
-    """Refuse oversized files before writing a byte (the browser enforces the same cap)."""
-    cap = max_upload_bytes()
-    engine_cap = datasets.Limits().max_file_bytes
-    for u in uploads:
-        if len(u.data) > cap:
-            raise UserError(
-                f"{u.name}: {len(u.data):,} bytes; uploads are limited to {cap // (1024 * 1024)} MB "
-                "(server.maxUploadSize). Use a smaller sample of your data."
-            )
-        if not u.name.lower().endswith(".zip") and len(u.data) > engine_cap:
-            raise UserError(f"{u.name}: {len(u.data):,} bytes; the limit is {engine_cap:,}.")
+def save_any(files: Sequence[Any], name: str = "") -> datasets.Dataset:
+    """Stage, validate and keep the dropped files under Streamlit's upload cap.
 
-
-def _store(files: dict[str, Upload], entry: str, label: str) -> datasets.Dataset:
-    """Write uploads to a staging folder, validate, and keep them only when valid.
-
-    Args:
-        files: Relative path inside the dataset folder → upload.
-        entry: The relative path to validate (the zip or pairs file, or the BEIR folder).
-        label: What to call the folder itself in messages.
-
-    Returns:
-        The dataset, its ``source`` pointing at the kept copy.
-
-    Raises:
-        UserError: The engine's message with the user's file names; nothing is left behind.
+    ``files`` are Streamlit ``UploadedFile`` objects (anything with ``name`` and
+    ``getvalue()``); the work is :func:`lib.evaluation.uploads.save_any`'s, which raises
+    ``UserError`` naming the user's files.
     """
-    _check_sizes(list(files.values()))
-    root = uploads_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    _sweep_staging(root)
-    # The final folder is named by content *and* layout, so the same upload is stored once.
-    digest = _digest([p for rel, u in sorted(files.items()) for p in (rel.encode(), u.data)])
-    final = root / digest
-    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
-    try:
-        for rel, u in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(u.data)
-        originals = {str(staging / rel): u.name for rel, u in files.items()}
-        originals.setdefault(str(staging / entry), label)
-        ds = _validated(staging / entry, originals)
-        if not final.exists():
-            try:
-                staging.rename(final)  # atomic: a half-written upload is never visible
-            except OSError:
-                if not final.exists():  # another session stored the same upload meanwhile: fine
-                    raise
-        return dataclasses.replace(ds, source=ds.source.replace(str(staging), str(final), 1))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-_STAGING_MAX_AGE_S = 3600  # far longer than any validation; older ones are from a killed process
-
-
-def _sweep_staging(root: Path) -> None:
-    """Remove staging folders a killed process left behind (``finally`` never ran there)."""
-    cutoff = time.time() - _STAGING_MAX_AGE_S
-    for old in root.glob(".incoming-*"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass  # another session removed it first
-
-
-def _validated(path: Path, originals: dict[str, str]) -> datasets.Dataset:
-    """Load with the engine's validation; messages name the user's files, not our copies."""
-    try:
-        return datasets.load_dataset(path)
-    except datasets.DatasetError as exc:
-        msg = str(exc)
-        for saved, original in sorted(originals.items(), key=lambda kv: -len(kv[0])):
-            msg = msg.replace(saved, original)
-        # Messages about one file may name another by its bare name ("… is not in queries.jsonl"):
-        # that is our staged copy's name too. Whole tokens only, so "my_queries.jsonl" stays.
-        for saved, original in originals.items():
-            bare = re.escape(Path(saved).name)
-            msg = re.sub(rf"(?<![\w./-]){bare}(?![\w.-])", lambda _m, o=original: o, msg)
-        raise UserError(msg) from exc
-
-
-def save_zip(upload: Upload) -> datasets.Dataset:
-    """Store an uploaded BEIR ``.zip`` and validate it.
-
-    Args:
-        upload: The zip.
-
-    Returns:
-        The validated dataset (source: the stored zip).
-
-    Raises:
-        UserError: With the engine's message (file, line, field) when invalid.
-    """
-    _ext(upload.name, (".zip",))
-    rel = f"{_safe_name(upload.name)}.zip"
-    return _store({rel: upload}, rel, upload.name)
-
-
-def save_files(corpus: Upload, queries: Upload, qrels: Upload, name: str = "") -> datasets.Dataset:
-    """Store separate corpus/queries/qrels files as a BEIR folder and validate them.
-
-    Args:
-        corpus: Corpus file (``.jsonl``, ``.csv`` or ``.tsv``).
-        queries: Queries file.
-        qrels: Judgements (``.tsv``, ``.csv`` or ``.jsonl``).
-        name: Dataset name (default: the corpus file's name).
-
-    Returns:
-        The validated dataset.
-
-    Raises:
-        UserError: With the engine's message when invalid.
-    """
-    exts = (".jsonl", ".csv", ".tsv")
-    ce, qe, re_ = _ext(corpus.name, exts), _ext(queries.name, exts), _ext(qrels.name, exts)
-    folder = _safe_name(name or corpus.name)
-    files = {f"{folder}/corpus{ce}": corpus, f"{folder}/queries{qe}": queries, f"{folder}/qrels/test{re_}": qrels}
-    return _store(files, folder, name or corpus.name)
-
-
-def save_pairs(upload: Upload) -> datasets.Dataset:
-    """Store a (query, relevant document) pairs file and validate it.
-
-    Args:
-        upload: ``.csv``, ``.tsv`` or ``.jsonl`` with ``query`` and ``document`` columns.
-
-    Returns:
-        The validated dataset.
-
-    Raises:
-        UserError: With the engine's message when invalid.
-    """
-    ext = _ext(upload.name, (".csv", ".tsv", ".jsonl"))
-    rel = f"{_safe_name(upload.name)}{ext}"
-    return _store({rel: upload}, rel, upload.name)
-
-
-def _role(name: str) -> str | None:
-    low = Path(name).name.lower()
-    if "corpus" in low or "docs" in low or "documents" in low:
-        return "corpus"
-    if "quer" in low:
-        return "queries"
-    if "qrel" in low or Path(low).stem in ("test", "dev", "train", "judgements", "judgments"):
-        return "qrels"
-    return None
-
-
-def save_any(uploads: Sequence[Upload], name: str = "") -> datasets.Dataset:
-    """Store and validate whatever was dropped: one zip, one pairs file, or three BEIR files.
-
-    Args:
-        uploads: The files.
-        name: Dataset name for separate files.
-
-    Returns:
-        The validated dataset.
-
-    Raises:
-        UserError: When the combination is not understood or the data is invalid.
-    """
-    if len(uploads) == 1:
-        u = uploads[0]
-        return save_zip(u) if u.name.lower().endswith(".zip") else save_pairs(u)
-    if len(uploads) == 3:
-        roles = {_role(u.name): u for u in uploads}
-        if set(roles) == {"corpus", "queries", "qrels"}:
-            return save_files(roles["corpus"], roles["queries"], roles["qrels"], name)
-        raise UserError(
-            "Three files need names that say what they are: one with 'corpus', one with 'queries', and the "
-            "judgements named 'qrels…' or 'test.tsv' (got " + ", ".join(u.name for u in uploads) + ")."
-        )
-    raise UserError(
-        f"Upload one .zip (BEIR layout), one pairs file (.csv/.tsv/.jsonl), or three files "
-        f"(corpus, queries, qrels) — got {len(uploads)} files."
-    )
+    return uploads.save_any([uploads.as_upload(f) for f in files], name, max_bytes=max_upload_bytes())
 
 
 def demo_dataset() -> datasets.Dataset:

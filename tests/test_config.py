@@ -1,0 +1,36 @@
+"""lib.config: every setting from its environment variable, with its default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lib import config
+
+VARS = ("EMS_DB", "EMS_MTEB_RESULTS", "EMS_LOCAL_RESULTS", "EMS_CACHE_DIR", "EMS_HUB_TIMEOUT")
+
+
+def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for v in VARS:
+        monkeypatch.delenv(v, raising=False)
+    s = config.get_settings()
+    root = Path(__file__).resolve().parent.parent
+    assert s == config.Settings(db_path=root / "data" / "ems.duckdb", mteb_results=None, local_results=None,
+                                cache_dir=root / "data" / "cache", hub_timeout_s=20.0)
+
+
+def test_environment_overrides_and_blank_means_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMS_DB", f"  {tmp_path / 'x.duckdb'}  ")  # surrounding blanks are ignored
+    monkeypatch.setenv("EMS_MTEB_RESULTS", "~/results")
+    monkeypatch.setenv("EMS_LOCAL_RESULTS", "")
+    monkeypatch.setenv("EMS_CACHE_DIR", "   ")
+    monkeypatch.setenv("EMS_HUB_TIMEOUT", "2.5")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    s = config.get_settings()
+    assert s.db_path == tmp_path / "x.duckdb"
+    assert s.mteb_results == tmp_path / "results"  # ~ expanded
+    assert s.local_results is None and s.cache_dir == config.DATA_DIR / "cache"
+    assert s.hub_timeout_s == 2.5
+    monkeypatch.setenv("EMS_DB", str(tmp_path / "y.duckdb"))
+    assert config.get_settings().db_path == tmp_path / "y.duckdb"  # read each call, never cached
