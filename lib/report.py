@@ -259,7 +259,7 @@ def add_costs(
         models: :func:`model_table` rows.
         book: Loaded prices (with the user's overrides).
         assumptions: Cost assumptions (volumes, GPU price, storage).
-        measured_tps: Tokens/second per mteb name to use instead of the seeds' figures.
+        measured_tps: Tokens/second per mteb name to use instead of the articles' figures.
 
     Returns:
         ``models`` plus ``usd_per_month``, ``cost_option``, ``price_source``,
@@ -684,7 +684,7 @@ def assumption_rows(a: cost.CostAssumptions, measured: bool) -> tuple[tuple[str,
                          + ("always on" if a.gpu_always_on else "billed per use")
                          + f", {a.gpu_utilization:.0%} utilisation, ${a.selfhost_ops_usd_per_month:,.0f}/month ops"),
         ("Throughput", "measured in these runs (documents/s × estimated tokens per document)" if measured
-         else "the seeds' published latency figures by model size (not this machine's CPU timings)"),
+         else "the articles' published latency figures by model size (not this machine's CPU timings)"),
         ("Storage", f"{a.precision}, dimensions {a.dimensions or 'native'}, index overhead ×{a.index_overhead:g}, "
                     f"{a.replicas} replica(s), ${a.storage_usd_per_gb_month:g}/GB-month"),
         ("Monthly cost", "cheapest option per model (API or self-host), average month of year 1"),

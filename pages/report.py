@@ -54,7 +54,7 @@ measured = st.checkbox(
     "Cost self-hosting with the throughput measured in these runs",
     value=False, key="rep_measured",
     help="Only sensible if the runs ran on the hardware you would deploy on; a laptop CPU makes self-hosting "
-    "look far too expensive. Off: the seeds' published GPU figures by model size.",
+    "look far too expensive. Off: the articles' published GPU figures by model size.",
 )
 
 if not chosen:
