@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from lib.articles import EXPLAINED, RAG_GUIDE
 from lib.errors import UserError
 from lib.pricing import PriceRecord
 
@@ -105,8 +106,8 @@ class CostAssumptions:
         tokens_per_query: Tokens per query.
         use_batch_price: Embed the corpus (not queries, which are online) at the batch
             price where one is published.
-        gpu_name: Label of the GPU (seeds: one A10G).
-        gpu_usd_per_hour: GPU price (seeds: A10G roughly $1–2/h; midpoint).
+        gpu_name: Label of the GPU (KnowledgeSDK's guide: one A10G).
+        gpu_usd_per_hour: GPU price (KnowledgeSDK's guide: A10G roughly $1–2/h; midpoint).
         gpu_always_on: Keep the GPU (or CPU instance) running all month (needed to serve
             queries online); False bills only the hours spent embedding (batch jobs, scale-to-zero).
         cpu_name: Label of the CPU instance for self-hosting on CPU.
@@ -118,11 +119,11 @@ class CostAssumptions:
             retrieval).
         hours_per_month: Billed hours of an always-on GPU.
         gpu_utilization: Share of the benchmark throughput achieved on average (padding,
-            uneven load, peaks); an assumption, not from the seeds.
+            uneven load, peaks); an assumption, not from the articles.
         selfhost_ops_usd_per_month: Engineering and operations to run a model server
-            (deploy, patch, monitor, on-call): the seeds' "once engineering time is
-            counted". $500 ≈ 5 h/month at $100/h; an assumption, edit it.
-        seed_tokens_per_passage: Tokens per passage assumed when turning the seeds'
+            (deploy, patch, monitor, on-call): the "engineering time to deploy and maintain
+            your own model server" of KnowledgeSDK's guide. $500 ≈ 5 h/month at $100/h; an assumption, edit it.
+        seed_tokens_per_passage: Tokens per passage assumed when turning the articles'
             "ms per batch of 32 passages" into tokens/second.
         precision: Stored vector precision: float32, float16, int8 or binary.
         dimensions: Stored dimensions (MRL truncation); None = each model's full size.
@@ -237,7 +238,7 @@ SEED_LATENCIES: Mapping[str, SeedLatency] = {
         2.0,
         8.0,
         32,
-        "seed 000: small (384d) models are 5–10× faster than large (4096d) ones; "
+        f"{EXPLAINED.short}: small (384d) models are 5–10× faster than large (4096d) ones; "
         "applied to Qwen3-8B's 20–40 ms → 2–8 ms per batch of 32",
     ),
     "medium": SeedLatency(
@@ -246,7 +247,7 @@ SEED_LATENCIES: Mapping[str, SeedLatency] = {
         5.0,
         15.0,
         32,
-        "seed 002: BGE-M3 on a single A10G ~5–15 ms per batch of 32 passages",
+        f"{RAG_GUIDE.short}: BGE-M3 on a single A10G ~5–15 ms per batch of 32 passages",
     ),
     "large": SeedLatency(
         "large",
@@ -254,7 +255,7 @@ SEED_LATENCIES: Mapping[str, SeedLatency] = {
         20.0,
         40.0,
         32,
-        "seed 002: Qwen3-8B ~20–40 ms per batch of 32 passages",
+        f"{RAG_GUIDE.short}: Qwen3-8B ~20–40 ms per batch of 32 passages",
     ),
 }
 

@@ -261,7 +261,7 @@ with c_inputs:
             "Use batch prices for the corpus", value=D.use_batch_price, key="cost_batch", help=_help("use_batch_price")
         )
     with col2, st.container(border=True):
-        st.markdown(md("**Self-hosting** (seeds: one A10G, $1–2/h)"))
+        st.markdown(md("**Self-hosting** (KnowledgeSDK's guide: one A10G, $1–2/h)"))
         gpu_name = st.text_input("GPU", value=D.gpu_name, key="cost_gpu_name")
         gpu_price = st.number_input(
             "GPU $/hour", 0.0, value=D.gpu_usd_per_hour, step=0.25, key="cost_gpu_price", help=_help("gpu_usd_per_hour")
@@ -304,7 +304,7 @@ with c_inputs:
             help=_help("selfhost_ops_usd_per_month"),
         )
         tpp = st.number_input(
-            "Tokens per passage in the seeds' latency figures",
+            "Tokens per passage in the articles' latency figures",
             1,
             value=D.seed_tokens_per_passage,
             step=32,
@@ -347,10 +347,10 @@ with c_inputs:
     if open_models:
         with st.expander("Self-hosting throughput per model (tokens/second on one GPU)", expanded=True):
             st.caption(
-                "Derived from the seeds' latency per batch of 32 passages (BGE-M3 ~5–15 ms, "
+                "Derived from the articles' latency per batch of 32 passages (BGE-M3 ~5–15 ms, "
                 "Qwen3-8B ~20–40 ms, small models 5–10× faster) with the tokens-per-passage "
                 "assumption above. Enter a measured figure (e.g. from an evaluation run) to "
-                "replace it; 0 keeps the seed figure."
+                "replace it; 0 keeps the published figure."
             )
             tcols = st.columns(min(len(open_models), 4))
             for i, m in enumerate(open_models):
@@ -361,7 +361,7 @@ with c_inputs:
                     value=0.0,
                     step=1000.0,
                     key=f"cost_tps_{m}",
-                    help=f"Seed estimate {seed.tokens_per_second:,.0f} tok/s "
+                    help=f"Estimate from the articles' figures: {seed.tokens_per_second:,.0f} tok/s "
                     f"(range {seed.low:,.0f}–{seed.high:,.0f}). {seed.basis}",
                 )
                 if v > 0:
@@ -533,13 +533,13 @@ with c_breakeven:
         floor = cost.break_even_throughput(price, a)
         st.info(
             md(
-                'Seed 002: *"at scale (>100M tokens/month), self-hosting pays for itself"*. '
+                'KnowledgeSDK\'s guide: *"at scale (>100M tokens/month), self-hosting pays for itself"*. '
                 f"With these assumptions ({a.gpu_name} at ${a.gpu_usd_per_hour:g}/h, "
                 f"{'always on' if a.gpu_always_on else 'billed per hour used'}, "
                 f"${a.selfhost_ops_usd_per_month:,.0f}/month ops), self-hosting "
                 f"**{first_sh.label}** breaks even with **{api_pick.label}** at "
                 f"**{charts.tokens(be_now) if be_now is not None else 'never'} tokens/month**"
-                + (f" ({be_now / cost.SEED_BREAK_EVEN_CLAIM_TOKENS:,.0f}× the seed's figure)" if be_now else "")
+                + (f" ({be_now / cost.SEED_BREAK_EVEN_CLAIM_TOKENS:,.0f}× the guide's figure)" if be_now else "")
                 + f". Below **{floor:,.0f} tok/s** per GPU it never pays off against this API "
                 f"(${price:g}/1M: {api_pick.price.source_label})."  # type: ignore[union-attr]
             ),
@@ -557,7 +557,7 @@ with c_breakeven:
                     format="compact",
                     help="Empty: never (each GPU costs more than the API for what it embeds)",
                 ),
-                "vs_seed_claim": st.column_config.NumberColumn("× seed's ~100M", format="%.0f×"),
+                "vs_seed_claim": st.column_config.NumberColumn("× guide's ~100M", format="%.0f×"),
             },
             key="cost_break_even_table",
         )

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from lib.articles import EXPLAINED, RAG_GUIDE
 from lib.decision import DecisionTree, DecisionTreeError, Question, Shortlist, build_shortlist, load_tree, resolve
 from lib.decision import preset_choices as lib_preset_choices
 from lib.decision.shortlist import explorer_url, licence_text, shortlist_markdown
@@ -139,7 +140,7 @@ def _question_step(tree: DecisionTree, i: int) -> None:
         with st.container(border=True):
             st.markdown("**Why it matters**")
             for quote in q.why:
-                st.markdown(f"> {quote.text}\n>\n> — *{quote.source}*")
+                st.markdown(f"> {quote.text}\n>\n> — *{tree.attribution(quote.source)}*")
         back, nxt, skip = st.columns([1, 1, 2])
         back.button("Back", on_click=_go, args=(i - 1,), key="dw_back", width="stretch")
         last = i == n_questions
@@ -159,14 +160,16 @@ def _question_step(tree: DecisionTree, i: int) -> None:
 
 def _start_step(tree: DecisionTree) -> None:
     st.markdown(
-        "Answer the seeds' decision tree — **budget, latency, domain, scale, multilinguality** — plus the "
-        "questions their use-case framework adds (privacy, document length, content type, stakes, licence). "
+        f"Answer the decision tree of {EXPLAINED.short} — **budget, latency, domain, scale, "
+        f"multilinguality** — plus the questions the use-case framework of {RAG_GUIDE.short} adds "
+        "(privacy, document length, content type, stakes, licence). "
         "Each answer becomes a stated constraint or score weight; the shortlist is ranked on the real "
-        "MTEB results under them, with the seeds' expert pick shown beside it."
+        "MTEB results under them, with the guide's expert pick shown beside it."
     )
+    st.caption(f"Sources: {EXPLAINED.citation}; {RAG_GUIDE.citation}.")
     names = {CUSTOM: "Answer every question myself", **{p.id: p.use_case for p in tree.presets}}
     choice = st.radio(
-        "Start from a use case (seed 002's decision framework)",
+        f"Start from a use case (the decision framework of {RAG_GUIDE.short})",
         list(names),
         format_func=names.__getitem__,
         key="dw_preset_pick",
@@ -176,7 +179,7 @@ def _start_step(tree: DecisionTree) -> None:
     if choice != CUSTOM:
         p = tree.preset(choice)
         st.caption(
-            f"Expert pick ({p.expert.source}): **{p.expert.label}** — “{p.expert.reason}”. "
+            f"Expert pick ({tree.attribution(p.expert.source)}): **{p.expert.label}** — “{p.expert.reason}”. "
             + (p.note if p.note else "")
         )
     a, b, _ = st.columns([1, 1, 3])
@@ -263,10 +266,13 @@ def _result_step(tree: DecisionTree) -> None:
     with right:
         with st.container(border=True):
             if sl.expert is None:
-                st.markdown("**Expert pick:** your answers match no use case of the seeds' framework exactly.")
+                st.markdown(
+                    f"**Expert pick:** your answers match no use case of the framework in {RAG_GUIDE.short} exactly."
+                )
             else:
                 st.markdown(
-                    f"**Expert pick ({sl.expert.source}) for {sl.use_case}: {sl.expert.label}**  \n“{sl.expert.reason}”"
+                    f"**Expert pick ({tree.attribution(sl.expert.source)}) for {sl.use_case}: "
+                    f"{sl.expert.label}**  \n“{sl.expert.reason}”"
                 )
                 for s in sl.expert_status:
                     icon = "✅" if s.agrees else ("⛔" if s.status == "excluded" else "⚠️")
@@ -305,7 +311,8 @@ def _result_step(tree: DecisionTree) -> None:
             dropped = ", ".join(f"{t} ({s:.0%} of models ran it)" for t, s in cs.dropped_tasks.items())
             st.markdown(
                 f"- **{cs.component.label}** (weight {cs.weight:g}): mean of {len(cs.tasks)} "
-                f"{cs.component.benchmark} tasks — “{cs.component.why.text}” (*{cs.component.why.source}*)"
+                f"{cs.component.benchmark} tasks — “{cs.component.why.text}” "
+                f"(*{tree.attribution(cs.component.why.source)}*)"
                 + (f". Left out as too rarely run: {dropped}" if dropped else "")
             )
         basis = next(
@@ -355,7 +362,7 @@ def _result_step(tree: DecisionTree) -> None:
             width="stretch",
         )
     st.info(
-        "Benchmarks are a proxy. Seed 002: “Pick the model that maximizes recall on your data, not on MTEB.” "
+        f"Benchmarks are a proxy. {RAG_GUIDE.short}: “Pick the model that maximizes recall on your data, not on MTEB.” "
         "Evaluate this shortlist on 100–200 of your own queries before you commit."
     )
     st.button("Start over", on_click=_start, args=(tree, CUSTOM, 0), key="dw_restart")

@@ -1,4 +1,4 @@
-"""Interview prep: the seeds' five misconceptions and three interview questions, each shown on real data.
+"""Interview prep: the articles' five misconceptions and three interview questions, each shown on real data.
 
 Thin page: widgets → ui.interview (cached reads, demo runs) → lib.interview → render. The
 text comes from ``data/interview.json``; every number is computed by the app — from the
@@ -18,6 +18,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from lib import cost
+from lib.articles import EXPLAINED, RAG_GUIDE
 from lib.errors import UserError
 from lib.evaluation.retrieval import PRECISIONS
 from lib.interview import charts as icharts
@@ -62,7 +63,8 @@ def _goto(section_id: str) -> None:
 
 st.title("Interview prep")
 st.caption(
-    "The seed articles list five misconceptions about embedding models and three interview questions. "
+    f"{EXPLAINED.short} lists five misconceptions about embedding models and three interview questions; "
+    f"{RAG_GUIDE.short} adds MTEB, price and latency figures. "
     "Each step below states the claim, then **shows it on real data computed here** — the MTEB leaderboard, "
     "the demo knowledge base embedded by two offline models, your stored evaluation runs and the cost model. "
     "Then test yourself in the quiz."
@@ -87,7 +89,7 @@ mode = st.radio("Mode", [WALK, QUIZ], horizontal=True, key=MODE, label_visibilit
 def header(sec: Section) -> None:
     st.header(sec.title)
     for q in sec.quotes:
-        st.markdown(f"> {md(q.text)}\n>\n> — seed {q.seed}, *{c.sources[q.seed]}*")
+        st.markdown(f"> {md(q.text)}\n>\n> — {md(c.sources[q.source])}")
     st.info(f"**Verdict:** {md(sec.verdict)}")
     for p in sec.explanation:
         st.markdown(md(p))
@@ -171,7 +173,7 @@ def section_mteb_rank(sec: Section) -> None:
         st.caption(
             f"Largest differences among the overall top 30 of {gap.benchmark}. A positive difference means the "
             "overall mean flatters the model for search: it ranks lower on Retrieval alone (compare its STS rank — "
-            "the seeds' example)."
+            "the example in KnowledgeSDK's guide)."
         )
 
     st.subheader("Step 2 · Your data vs MTEB")
@@ -327,7 +329,8 @@ def section_dimensions(sec: Section) -> None:
             "What does not grow with dimensions is the *benefit per byte*: int8 keeps most of the quality at a quarter "
             "of the storage."
         )
-    st.markdown("**Matryoshka models.** The seed's example, in the cost model's numbers for 100M float32 vectors: "
+    st.markdown("**Matryoshka models.** The example in Algoroq's article, in the cost model's numbers for 100M "
+                "float32 vectors: "
                 f"3,072 dimensions take {cost.storage_gb(100e6, 3072):,.1f} GB, the first 256 take "
                 f"{cost.storage_gb(100e6, 256):,.1f} GB.")
     mrl = iv.mrl_models()
@@ -479,7 +482,7 @@ def section_tradeoffs(sec: Section) -> None:
         f"{av.low_volume / 1e6:g}M tokens/month."
     )))
     rows = "\n".join(f"| {s.label} | {s.ms_low:g}–{s.ms_high:g} ms |" for s in cost.SEED_LATENCIES.values())
-    steps.append(("Latency", "Per batch of 32 passages on one A10G (the seeds' figures, used by the cost model):\n\n"
+    steps.append(("Latency", "Per batch of 32 passages on one A10G (the articles' figures, used by the cost model):\n\n"
                   "| size class | latency |\n|---|---|\n" + rows))
     if size is not None and size.small is not None and size.large is not None:
         s, lg = size.small, size.large
@@ -503,7 +506,8 @@ def section_tradeoffs(sec: Section) -> None:
     be = "never" if av.break_even_tokens is None else f"{av.break_even_tokens / 1e9:,.1f}B"
     steps.append(("API vs self-hosted", md(
         f"With the Cost page's assumptions, self-hosting pays off above **{be} tokens/month** against {av.api_model}. "
-        f"The seeds say self-hosting pays for itself above {av.seed_claim_tokens / 1e6:,.0f}M tokens/month and "
+        f"{RAG_GUIDE.short} says self-hosting pays for itself above {av.seed_claim_tokens / 1e6:,.0f}M tokens/month "
+        "and "
         f"that the API is almost always cheaper below {av.seed_api_below_tokens / 1e6:,.0f}M — the cost model "
         "shows how much that depends on the GPU price, utilisation and the operations cost. Privacy can decide it "
         "regardless of price."

@@ -341,7 +341,8 @@ with tabs[0]:
                     "$ / 1M tok", format="$%.4f", help="API price, or estimated self-host GPU cost"
                 ),
                 explorer.PRICE_KIND_COL: st.column_config.TextColumn(
-                    "Price basis", help="api / hosted = published price; est. self-host = GPU $/h ÷ seed throughput"
+                    "Price basis",
+                    help="api / hosted = published price; est. self-host = GPU $/h ÷ the articles' throughput",
                 ),
                 "Memory (GB)": st.column_config.NumberColumn("Memory (GB)", format="%.1f"),
                 "Retrieval": st.column_config.NumberColumn(
@@ -461,7 +462,7 @@ with tabs[2]:
             elif a[explorer.PRICE_KIND_COL] == explorer.EST_SELFHOST:
                 st.write(
                     f"**Estimated** self-host cost ${a[explorer.PRICE_COL]:.4f} per 1M tokens: cost model's "
-                    "default GPU $/h ÷ seed throughput for this size class at the default utilisation, "
+                    "default GPU $/h ÷ the articles' throughput for this size class at the default utilisation, "
                     "excluding ops cost and idle time. Adjust on the Cost page."
                 )
             else:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib import articles
 from lib.decision import (
     Constraint,
     DecisionTreeError,
@@ -91,9 +92,10 @@ def _plan(preset_id: str) -> Any:
 # --- the data file -----------------------------------------------------------------------
 
 
-def test_tree_has_the_seeds_questions_and_every_framework_use_case() -> None:
+def test_tree_has_the_articles_questions_and_every_framework_use_case() -> None:
     ids = [q.id for q in TREE.questions]
-    # The seeds' decision tree first, in its order; then the framework's extra questions.
+    # The decision tree of Algoroq's article first, in its order; then the extra questions of
+    # KnowledgeSDK's framework.
     assert ids[:5] == ["budget", "latency", "domain", "scale", "languages"]
     assert {"hosting", "doc_length", "modality", "stakes", "licence"} <= set(ids)
     use_cases = [p.use_case for p in TREE.presets]
@@ -114,10 +116,10 @@ def test_tree_has_the_seeds_questions_and_every_framework_use_case() -> None:
         assert all(o.description for o in q.options), q.id
 
 
-def test_why_quotes_are_verbatim_from_the_seeds(shared_dir: Path) -> None:
-    seeds = {
-        "seed 000": next((shared_dir / "seeds").glob("000_*.txt")).read_text(),
-        "seed 002": next((shared_dir / "seeds").glob("002_*.txt")).read_text(),
+def test_why_quotes_are_verbatim_from_the_articles(shared_dir: Path) -> None:
+    texts = {
+        "explained": next((shared_dir / "seeds").glob("000_*.txt")).read_text(),
+        "rag-guide-2026": next((shared_dir / "seeds").glob("002_*.txt")).read_text(),
     }
 
     def norm(s: str) -> str:
@@ -126,16 +128,16 @@ def test_why_quotes_are_verbatim_from_the_seeds(shared_dir: Path) -> None:
     quotes = [w for q in TREE.questions for w in q.why] + [c.why for c in TREE.components.values()]
     checked = 0
     for w in quotes:
-        if w.source not in seeds:
+        if w.source not in texts:
             continue
         # The framework rows are quoted as "Use case: Model. Reason." — compare their words.
         words = [x for x in norm(w.text).replace(".", " ").split() if x]
-        body = norm(seeds[w.source]).replace(".", " ")
+        body = norm(texts[w.source]).replace(".", " ")
         assert all(x in body for x in words), (w.source, w.text)
         checked += 1
     assert checked >= 20
     for p in TREE.presets:
-        assert p.expert.reason in seeds[p.expert.source], p.id
+        assert p.expert.reason in texts[p.expert.source], p.id
 
 
 def test_expected_table_covers_every_preset() -> None:
@@ -150,7 +152,10 @@ def test_expected_table_covers_every_preset() -> None:
         (lambda d: d["questions"][0]["options"][1]["constraints"][0].update({"kind": "magic"}), "'magic'"),
         (lambda d: d["questions"][0]["options"][1]["constraints"][0].pop("usd_per_1m"), "needs 'usd_per_1m'"),
         (lambda d: d["presets"][0]["answers"].update({"budget": "free"}), "presets[0].answers"),
-        (lambda d: d["questions"][0]["why"][0].update({"source": "blog"}), "'blog' is not in sources"),
+        (lambda d: d["questions"][0]["why"][0].update({"source": "blog"}), "'blog' is not an article or a source"),
+        (lambda d: d["questions"][0]["why"][0].update({"source": "seed 002"}), "why[0].source: 'seed 002' is not"),
+        (lambda d: d["presets"][0]["expert"].update({"source": "seed 002"}), "presets[0].expert.source: 'seed 002'"),
+        (lambda d: d["sources"].update({"explained": "x"}), "['explained'] are articles"),
         (lambda d: d["questions"][2]["options"][1].update({"drops": ["legal"]}), "both weighted and dropped"),
         (lambda d: d["components"][0].update({"task_types": "Retrieval"}), "task_types"),
         (lambda d: d["presets"][0]["expert"].update({"models": []}), "at least one mteb model"),
@@ -265,7 +270,7 @@ def test_every_kind_is_tested() -> None:
 def test_constraint_predicates_and_unknown_rules() -> None:
     strict = _c({"kind": "latency", "max_params_m": 150, "max_api_p95_ms": 100, "unknown": "exclude"})
     assert not strict.check(M).passed and "300M params > 150M" in strict.check(M).detail
-    assert strict.check(API).passed and "seed 002" in strict.check(API).detail
+    assert strict.check(API).passed and "(KnowledgeSDK's guide)" in strict.check(API).detail
     assert not strict.check(UNKNOWN).passed and strict.check(UNKNOWN).unknown
     loose = _c({"kind": "latency", "max_params_m": 1000, "unknown": "pass"})
     assert loose.check(M).passed and loose.check(UNKNOWN).passed and loose.check(UNKNOWN).unknown
@@ -453,7 +458,7 @@ def test_multilingual_is_ordered_by_the_multilingual_retrieval_score(
     assert all(share < 0.5 for share in comp.dropped_tasks.values())
 
 
-# Where the seeds' expert pick lands on this data (mteb/results copy in ../shared).
+# Where the articles' expert pick lands on this data (mteb/results copy in ../shared).
 EXPERT_OUTCOME = {
     "general_rag_cost": [("openai/text-embedding-3-small", "ranked")],
     "general_rag_quality": [("Qwen/Qwen3-Embedding-8B", "ranked")],
@@ -495,7 +500,7 @@ def test_expert_pick_and_its_data_rank_are_shown(preset_id: str, shortlists: dic
 def test_specific_outcomes_on_the_real_data(shortlists: dict[str, Shortlist]) -> None:
     quality = shortlists["general_rag_quality"]
     q8 = quality.expert_status[0]
-    assert q8.rank == 3 and q8.agrees  # the seed's quality pick is in the data's top 5
+    assert q8.rank == 3 and q8.agrees  # the guide's quality pick is in the data's top 5
     stakes = shortlists["high_stakes"].expert_status[0]
     assert "Zero-shot" in stakes.note and stakes.rank_unconstrained is not None
     code = shortlists["code_search"].expert_status[0]
@@ -517,6 +522,7 @@ def test_explorer_url_and_markdown(shortlists: dict[str, Shortlist]) -> None:
     for heading in ("### Answers", "### Constraints applied", "### Expert pick", "### Strongest excluded models"):
         assert heading in md
     assert all(f"`{m}`" in md for m in sl.models)
+    assert f"### Expert pick (KnowledgeSDK's guide: {articles.RAG_GUIDE.citation})" in md
 
 
 def test_answers_matching_no_preset_have_no_expert(lb_db: Path) -> None:

@@ -19,7 +19,8 @@ from lib.leaderboard.ranking import summary_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
-SEED_FILES = {"000": "000_513ad67f831ee22f.txt", "002": "002_8f7226016a1aa40a.txt"}
+#: Each article (lib.articles key) and its text in ../shared.
+ARTICLE_FILES = {"explained": "000_513ad67f831ee22f.txt", "rag-guide-2026": "002_8f7226016a1aa40a.txt"}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -80,12 +81,12 @@ def stored_run(demo: datasets.Dataset, tmp_path_factory: pytest.TempPathFactory,
 # --------------------------------------------------------------------------- content and quiz
 
 
-def test_content_quotes_are_verbatim_from_the_seeds(the_content: content.InterviewContent, shared_dir: Path) -> None:
-    seeds = {k: (shared_dir / "seeds" / f).read_text(encoding="utf-8") for k, f in SEED_FILES.items()}
+def test_content_quotes_are_verbatim_from_the_articles(the_content: content.InterviewContent, shared_dir: Path) -> None:
+    texts = {k: (shared_dir / "seeds" / f).read_text(encoding="utf-8") for k, f in ARTICLE_FILES.items()}
     quotes = [q for s in the_content.sections for q in s.quotes]
     assert len(quotes) >= 9
     for q in quotes:
-        assert q.text in seeds[q.seed], q.text[:60]
+        assert q.text in texts[q.source], q.text[:60]
     kinds = [s.kind for s in the_content.sections]
     assert kinds.count("misconception") == 5 and kinds.count("question") == 3 and "tradeoffs" in kinds
     assert all(s.model_answer for s in the_content.sections if s.kind == "question")
@@ -101,8 +102,13 @@ def test_content_validation_names_the_entry(the_content: content.InterviewConten
     with pytest.raises(content.InterviewContentError, match="unknown section 'nowhere'"):
         content.parse_content(raw)
     raw = json.loads(content.CONTENT_PATH.read_text(encoding="utf-8"))
-    raw["sections"][0]["quotes"][0]["seed"] = "999"
-    with pytest.raises(content.InterviewContentError, match="unknown seed"):
+    raw["sections"][0]["quotes"][0]["source"] = "seed 000"
+    known = r"unknown article 'seed 000' \(known: explained, rag-guide-2026\)"
+    with pytest.raises(content.InterviewContentError, match=known):
+        content.parse_content(raw)
+    raw = json.loads(content.CONTENT_PATH.read_text(encoding="utf-8"))
+    raw["sources"] = {"000": "a title"}  # the names live in lib/articles.py only
+    with pytest.raises(content.InterviewContentError, match="remove 'sources'"):
         content.parse_content(raw)
 
 

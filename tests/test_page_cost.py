@@ -114,18 +114,18 @@ def test_break_even_callout_moves_with_gpu_price_and_ops() -> None:
     at.number_input(key="cost_ops").set_value(0.0)
     at.run()
     _no_errors(at)
-    callout = next(i.value for i in at.info if "Seed 002" in i.value)
-    # 730 h × $1 / $0.02 per 1M = 36.5B tokens/month, 365× the seed's ~100M.
-    assert "36.5B tokens/month" in callout and "365× the seed" in callout
+    callout = next(i.value for i in at.info if "KnowledgeSDK's guide:" in i.value)
+    # 730 h × $1 / $0.02 per 1M = 36.5B tokens/month, 365× the guide's ~100M.
+    assert "36.5B tokens/month" in callout and "365× the guide's figure" in callout
     at.number_input(key="cost_gpu_price").set_value(2.0).run()
-    callout = next(i.value for i in at.info if "Seed 002" in i.value)
-    assert "73B tokens/month" in callout and "730× the seed" in callout
+    callout = next(i.value for i in at.info if "KnowledgeSDK's guide:" in i.value)
+    assert "73B tokens/month" in callout and "730× the guide's figure" in callout
     be = next(df.value for df in at.dataframe if "break_even_tokens_per_month" in df.value)
     one = be[be.gpu_usd_per_hour == 1.0].break_even_tokens_per_month
     assert one.iloc[0] == pytest.approx(36.5e9)
 
 
-def test_measured_throughput_replaces_seed_figure() -> None:
+def test_measured_throughput_replaces_published_figure() -> None:
     at = _app()
     at.multiselect(key="cost_models").set_value(["openai/text-embedding-3-small", "BAAI/bge-m3"])
     at.run()
@@ -137,7 +137,7 @@ def test_measured_throughput_replaces_seed_figure() -> None:
     assert row.tokens_per_second == pytest.approx(20_000)
     assert "measured" in row.price_source
     # 20k tok/s is below the 41,667 tok/s floor against $0.02/1M at $1.5/h and 50 %.
-    callout = next(i.value for i in at.info if "Seed 002" in i.value)
+    callout = next(i.value for i in at.info if "KnowledgeSDK's guide:" in i.value)
     assert "at **never tokens/month**" in callout
 
 

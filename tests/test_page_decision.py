@@ -37,10 +37,11 @@ def test_walk_through_every_question_with_a_preset(monkeypatch: pytest.MonkeyPat
         assert not at.exception
         q = TREE.questions[i - 1]
         seen.append(q.id)
-        # One question at a time, with its explanation quoted from the seeds.
+        # One question at a time, with its explanation quoted from the articles, attributed by name.
         assert at.subheader[0].value == q.prompt
         assert len(at.radio) == 1 and at.radio[0].value == TREE.preset("multilingual_kb").answers.get(q.id, q.default)
         assert any(q.why[0].text[:40] in m.value for m in at.markdown)
+        assert any(f"— *{TREE.attribution(q.why[0].source)}*" in m.value for m in at.markdown)
         assert any("Your answers" in m.value for m in at.markdown)  # the running summary
         at.button(key="dw_next").click().run()
     assert seen == [q.id for q in TREE.questions]
@@ -52,7 +53,7 @@ def test_walk_through_every_question_with_a_preset(monkeypatch: pytest.MonkeyPat
     assert table["Score"].tolist() == pytest.approx([e.score * 100 for e in expected.entries])
     text = _texts(at)
     assert "Ranked on **Multilingual retrieval**" in text
-    assert "Expert pick (seed 002) for Multilingual knowledge base: BGE-M3" in text
+    assert "Expert pick (KnowledgeSDK's guide) for Multilingual knowledge base: BGE-M3" in text
     assert f"#{expected.expert_status[0].rank} of {len(expected.ranking)}" in text
     assert all(f"`{m}`" in text for m in expected.models)  # each has a why-line
     excluded = at.dataframe[1].value

@@ -11,7 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib import cost, store
+from lib import articles, cost, store
 from lib.evaluation import datasets, runs
 from lib.interview import content, ranks, tradeoffs, vectors
 from lib.leaderboard.ranking import summary_table
@@ -92,11 +92,13 @@ def walk(db: Path) -> dict[str, dict[str, Any]]:
     return seen
 
 
-def test_every_step_shows_its_seed_quote_and_verdict(walk: dict[str, dict[str, Any]]) -> None:
+def test_every_step_shows_its_quote_with_the_article_named(walk: dict[str, dict[str, Any]]) -> None:
     for sec in CONTENT.sections:
         snap = walk[sec.id]
         assert snap["headers"] == [sec.title]
-        assert any(sec.quotes[0].text.replace("$", "\\$") in m for m in snap["markdown"])
+        q = sec.quotes[0]
+        quoted = next(m for m in snap["markdown"] if q.text.replace("$", "\\$") in m)
+        assert quoted.endswith(f"— {articles.get(q.source).citation}")  # a reader can look it up
         assert any("Remember" in m for m in snap["markdown"])
 
 

@@ -126,7 +126,7 @@ def cost_vs_volume_chart(curve: pd.DataFrame, current_tokens: float | None = Non
         current_tokens: The workload's tokens per month, marked with a vertical line.
 
     Returns:
-        The figure, with the seeds' 10M and 100M tokens/month marks.
+        The figure, with the 10M and 100M tokens/month marks of KnowledgeSDK's guide.
     """
     fig = go.Figure()
     for i, (option, g) in enumerate(curve.groupby("option", sort=False)):
@@ -149,8 +149,8 @@ def cost_vs_volume_chart(curve: pd.DataFrame, current_tokens: float | None = Non
         lo = float(curve["usd_per_month"].min())
         hi = float(curve["usd_per_month"].max())
         marks = [
-            (SEED_API_CHEAPER_BELOW_TOKENS, "seed: API cheaper < 10M"),
-            (SEED_BREAK_EVEN_CLAIM_TOKENS, "seed: self-host pays > 100M"),
+            (SEED_API_CHEAPER_BELOW_TOKENS, "KnowledgeSDK: API cheaper < 10M"),
+            (SEED_BREAK_EVEN_CLAIM_TOKENS, "KnowledgeSDK: self-host pays > 100M"),
         ]
         if current_tokens:
             marks.append((current_tokens, "your workload"))
@@ -162,7 +162,7 @@ def cost_vs_volume_chart(curve: pd.DataFrame, current_tokens: float | None = Non
                     y=[lo, hi],
                     mode="lines+text",
                     line={"color": "#111827" if mine else "#9ca3af", "dash": "dot", "width": 1},
-                    # The workload label goes at the top, the seeds' marks at the bottom,
+                    # The workload label goes at the top, the guide's marks at the bottom,
                     # so neighbouring labels never overlap.
                     text=["", label] if mine else [label, ""],
                     textposition="bottom right" if mine else "top right",
@@ -219,9 +219,9 @@ def break_even_vs_throughput_chart(
                 y=[SEED_BREAK_EVEN_CLAIM_TOKENS] * 2,
                 mode="lines+text",
                 line={"color": "#9ca3af", "dash": "dot", "width": 1},
-                text=["seed's claim: ~100M tokens/month", ""],
+                text=["KnowledgeSDK's claim: ~100M tokens/month", ""],
                 textposition="top right",
-                name="seed's claim",
+                name="KnowledgeSDK's claim",
                 showlegend=False,
                 hoverinfo="skip",
             )

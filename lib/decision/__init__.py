@@ -1,4 +1,4 @@
-"""The decision wizard: the seeds' decision tree and use-case framework, as data.
+"""The decision wizard: the articles' decision tree and use-case framework, as data.
 
 Answers become a ranked, evidence-backed shortlist computed from the leaderboard data.
 

@@ -10,7 +10,7 @@ model_type          no model type → excluded (cannot tell an embedder from a r
 open_weights        unknown → excluded (privacy needs proof the weights are available)
 managed_api         no price row → excluded (no published way to call it per token)
 latency             size unknown: per option (``unknown``: ``pass`` keeps and marks it,
-                    ``exclude`` drops it); an API with a seed p95 figure is judged on it
+                    ``exclude`` drops it); an API with a published p95 figure is judged on it
 max_params          per option (on-device: excluded, nothing shows it fits)
 max_memory          per option (on-device: kept and marked; the size cap already applies)
 max_price           API price unknown and no open weights → excluded (the cap cannot be
@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.articles import RAG_GUIDE
 from lib.errors import UserError
 from lib.leaderboard import licenses
 
@@ -68,7 +69,7 @@ class ModelFacts:
         price_flags: Stale/conflict/override marks.
         selfhost_usd_per_1m: Estimated self-host cost per 1M tokens (open weights).
         selfhost_basis: How that estimate was made.
-        api_latency_ms: Seed p95 round trip (low, high) for API models that have one.
+        api_latency_ms: Published p95 round trip (low, high; KnowledgeSDK's guide) for API models that have one.
     """
 
     name: str
@@ -186,7 +187,7 @@ def _latency(c: Constraint, m: ModelFacts) -> Check:
     if api_cap is not None and m.api_latency_ms is not None:
         lo, hi = m.api_latency_ms
         ok = hi <= api_cap
-        return Check(ok, f"API p95 ~{lo:g}–{hi:g} ms (seed 002) {'≤' if ok else '>'} {api_cap:g} ms")
+        return Check(ok, f"API p95 ~{lo:g}–{hi:g} ms ({RAG_GUIDE.short}) {'≤' if ok else '>'} {api_cap:g} ms")
     return c._unknown("model size")
 
 
@@ -337,7 +338,8 @@ def _describe(kind: str, a: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "open_weights":
         return "open weights", "weights published, so it runs on your own infrastructure"
     if kind == "latency":
-        extra = f", or an API with seed p95 ≤ {a['max_api_p95_ms']:g} ms" if a.get("max_api_p95_ms") else ""
+        p95 = a.get("max_api_p95_ms")
+        extra = f", or an API with a published p95 ≤ {p95:g} ms ({RAG_GUIDE.short})" if p95 else ""
         return "latency", f"at most {_fmt_params(a['max_params_m'] * 1e6)} parameters{extra}"
     if kind == "managed_api":
         return "managed API", "callable at a published per-token price (vendor API or third-party host)"

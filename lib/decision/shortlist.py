@@ -12,7 +12,7 @@ How the ranking works (every step is shown to the user):
    excluded by the first that fails, and that constraint is reported with its evidence.
 3. **Ranking.** Models that pass everything, by combined score (ties by name).
 
-Beside it: the seeds' expert pick with its rank in the same list (or the constraint that
+Beside it: the articles' expert pick with its rank in the same list (or the constraint that
 excluded it, or the tasks it lacks), and the strongest excluded models.
 """
 
@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from lib import cost
+from lib.articles import RAG_GUIDE
 from lib.decision.constraints import Check, Constraint, ModelFacts
 from lib.decision.tree import DecisionTree, ExpertPick, Plan, ScoreComponent
 from lib.leaderboard import licenses, queries
@@ -34,7 +35,7 @@ from lib.leaderboard.ranking import EXPERIMENT_COL, SummaryTable, summary_table
 from lib.pricing import PriceBook, flag_text, load_prices, price_for
 
 DEFAULT_N = 5
-#: Memory of the seeds' reference GPU (one A10G, 24 GB).
+#: Memory of the articles' reference GPU (one A10G, 24 GB).
 A10G_MEMORY_BYTES = 24e9
 #: How many of the strongest excluded models to report.
 DEFAULT_N_EXCLUDED = 8
@@ -117,7 +118,7 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class ExpertStatus:
-    """Where one of the seeds' expert models lands in the data-driven list.
+    """Where one of the articles' expert models lands in the data-driven list.
 
     Attributes:
         model: mteb name.
@@ -266,10 +267,10 @@ def _seq(x: Any) -> tuple[Any, ...]:
 
 
 def selfhost_usd_per_1m(name: str, n_parameters: float | None) -> tuple[float, str]:
-    """Estimated self-host cost per 1M tokens on one GPU, from the seeds' figures.
+    """Estimated self-host cost per 1M tokens on one GPU, from the articles' published figures.
 
     Uses the Cost page's defaults (``lib.cost.CostAssumptions``: A10G at $1.5/h, 50 %
-    utilisation) and the seeds' latency per size class; it ignores idle time and
+    utilisation) and the articles' latency per size class; it ignores idle time and
     engineering, which the Cost page adds for a real volume.
 
     Args:
@@ -285,10 +286,10 @@ def selfhost_usd_per_1m(name: str, n_parameters: float | None) -> tuple[float, s
     usd = a.gpu_usd_per_hour / (tp.tokens_per_second * 3600 * a.gpu_utilization) * 1e6
     basis = (
         f"one {a.gpu_name} at ${a.gpu_usd_per_hour:g}/h, {a.gpu_utilization:.0%} utilised, "
-        f"{cost.size_class(params_m)} size class latency from the seeds; excludes idle GPU time and engineering"
+        f"{cost.size_class(params_m)} size class latency from the articles; excludes idle GPU time and engineering"
     )
     if n_parameters and n_parameters * 2 > A10G_MEMORY_BYTES:
-        # 16-bit weights alone exceed the seeds' single 24 GB A10G: the estimate is too low.
+        # 16-bit weights alone exceed the articles' single 24 GB A10G: the estimate is too low.
         too_big = f"⚠ {n_parameters / 1e9:.0f}B params do not fit one 24 GB {a.gpu_name} in 16-bit, so this is too low"
         basis = f"{too_big}; {basis}"
     return usd, basis
@@ -307,7 +308,7 @@ def model_facts(
         row: The model's ``models`` row (mteb ModelMeta fields).
         book: Prices.
         zero_shot: mteb's Zero-shot on the scoring benchmark(s), None when unknown.
-        api_latency: The seeds' API p95 figures.
+        api_latency: The API p95 figures of KnowledgeSDK's guide.
 
     Returns:
         The facts.
@@ -457,7 +458,7 @@ def _expert_status(
     if model not in known:
         return ExpertStatus(
             model, "missing", None, n_ranked, None, None, False, False,
-            f"{model} is not in mteb's model registry in this data, so the seed's pick cannot be checked against it.",
+            f"{model} is not in mteb's model registry in this data, so the guide's pick cannot be checked against it.",
         )  # fmt: skip
     score = combined_all.get(model)
     if model in pos:
@@ -510,7 +511,7 @@ def build_shortlist(
     """Rank the models that satisfy a plan on the plan's weighted scores.
 
     Args:
-        tree: The decision tree (components, presets, seed latency figures).
+        tree: The decision tree (components, presets, published latency figures).
         plan: From :func:`lib.decision.tree.resolve`.
         db: The DuckDB file (default: the app's).
         n: Shortlist length.
@@ -651,7 +652,7 @@ def shortlist_markdown(tree: DecisionTree, sl: Shortlist) -> str:
     """
     lines = ["## Decision wizard shortlist", ""]
     if sl.use_case:
-        lines.append(f"Use case: **{sl.use_case}** (preset from the seeds' decision framework).")
+        lines.append(f"Use case: **{sl.use_case}** (preset from the decision framework of {RAG_GUIDE.short}).")
         lines.append("")
     lines.append("### Answers")
     lines += [f"- **{a.question.title}:** {a.text}" for a in sl.plan.answers]
@@ -673,7 +674,7 @@ def shortlist_markdown(tree: DecisionTree, sl: Shortlist) -> str:
     lines += [f"| {e.rank} | `{e.model}` | {e.score:.3f} | {e.why.replace('|', '/')} |" for e in sl.entries]
     if sl.expert is not None:
         src = tree.sources.get(sl.expert.source, sl.expert.source)
-        lines += ["", f"### Expert pick ({sl.expert.source}: {src})"]
+        lines += ["", f"### Expert pick ({tree.attribution(sl.expert.source)}: {src})"]
         lines.append(f"**{sl.expert.label}** — “{sl.expert.reason}”.")
         lines += [f"- {s.note}" for s in sl.expert_status]
     if sl.excluded:
@@ -681,7 +682,8 @@ def shortlist_markdown(tree: DecisionTree, sl: Shortlist) -> str:
         lines += [f"| `{x.model}` | {x.score:.3f} | {x.constraint.name}: {x.check.detail} |" for x in sl.excluded]
     lines += [
         "",
-        "Benchmarks are a proxy (seed 002: “Pick the model that maximizes recall on your data, not on MTEB.”): "
+        f"Benchmarks are a proxy ({RAG_GUIDE.short}: “Pick the model that maximizes recall on your data, "
+        "not on MTEB.”): "
         "evaluate this shortlist on your own queries before you commit.",
     ]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """The decision tree and the use-case framework, as validated data.
 
-``data/decision_tree.json`` holds the seeds' decision tree (budget, latency, domain,
-scale, multilinguality) plus the questions the seeds' use-case framework adds (privacy
+``data/decision_tree.json`` holds the decision tree of Algoroq's "Embedding Models
+Explained" (budget, latency, domain, scale, multilinguality) plus the questions the use-case
+framework of KnowledgeSDK's 2026 RAG guide adds (privacy
 and hosting, document length, content type, stakes, licence). Each question lists its
 options; each option states, as data, the constraints it applies and the score weights it
 implies. The presets are the framework's use cases: a set of answers plus the expert pick.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lib import articles
 from lib.config import DATA_DIR
 from lib.decision.constraints import KINDS, Constraint, make_constraint
 from lib.errors import UserError
@@ -34,7 +36,7 @@ class DecisionTreeError(UserError):
 
 @dataclass(frozen=True)
 class Quote:
-    """A short quotation with its source (``seed 000``, ``seed 002`` or ``mteb``).
+    """A short quotation with its source (an article key of :mod:`lib.articles`, or ``mteb``).
 
     Attributes:
         source: Key into :attr:`DecisionTree.sources`.
@@ -95,9 +97,9 @@ class Question:
 
     Attributes:
         id: Stable id.
-        title: Short name (the seeds' decision-tree heading).
+        title: Short name (the decision-tree heading of the article).
         prompt: The question asked.
-        why: Why it matters, quoted from the seeds.
+        why: Why it matters, quoted from the articles.
         options: The answers, in display order.
         default: Id of the option chosen when the user does not answer.
     """
@@ -144,13 +146,13 @@ class ScoreComponent:
 
 @dataclass(frozen=True)
 class ExpertPick:
-    """The seeds' recommended model(s) for a use case.
+    """The article's recommended model(s) for a use case.
 
     Attributes:
-        label: As the seed writes it (``Qwen3-8B or BGE-M3``).
-        models: mteb names of the models meant, in the seed's order.
-        reason: The seed's reason column, verbatim.
-        source: Which seed.
+        label: As the article writes it (``Qwen3-8B or BGE-M3``).
+        models: mteb names of the models meant, in the article's order.
+        reason: The article's reason column, verbatim.
+        source: Which article (a key of :mod:`lib.articles`).
     """
 
     label: str
@@ -161,7 +163,7 @@ class ExpertPick:
 
 @dataclass(frozen=True)
 class Preset:
-    """A use case of the seeds' framework as a set of answers.
+    """A use case of the article's framework as a set of answers.
 
     Attributes:
         id: Stable id.
@@ -190,8 +192,9 @@ class DecisionTree:
         components: Score components by id.
         presets: The framework's use cases.
         base_constraints: Applied whatever the answers.
-        sources: Source key → full title, for attributions.
-        api_latency_p95_ms: Model → (low, high) p95 round trip quoted by the seeds.
+        sources: Source key → full citation: every article of :mod:`lib.articles`, plus the
+            file's own non-article sources (``mteb``).
+        api_latency_p95_ms: Model → (low, high) p95 round trip quoted by KnowledgeSDK's guide.
         min_task_coverage: A component task run by fewer than this share of the models
             scored on the component is left out (listed), so one rarely-run task does not
             make most models unscorable.
@@ -204,6 +207,17 @@ class DecisionTree:
     sources: Mapping[str, str]
     api_latency_p95_ms: Mapping[str, tuple[float, float]]
     min_task_coverage: float
+
+    def attribution(self, source: str) -> str:
+        """The in-line name of a source for captions (``KnowledgeSDK's guide``, ``mteb``).
+
+        Args:
+            source: A key of :attr:`sources`.
+
+        Returns:
+            The article's short name, or the key itself for a non-article source.
+        """
+        return articles.ARTICLES[source].short if source in articles.ARTICLES else source
 
     def question(self, question_id: str) -> Question:
         """The question with this id.
@@ -294,10 +308,13 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def _quote(raw: Any, where: str, sources: Mapping[str, str]) -> Quote:
     if not isinstance(raw, dict):
         raise DecisionTreeError(f"{where}: expected an object with source and text")
-    source = _req(raw, "source", where, str)
-    if source not in sources:
-        raise DecisionTreeError(f"{where}.source: {source!r} is not in sources ({', '.join(sources)})")
-    return Quote(source, _req(raw, "text", where, str))
+    return Quote(_source(_req(raw, "source", where, str), f"{where}.source", sources), _req(raw, "text", where, str))
+
+
+def _source(key: str, where: str, sources: Mapping[str, str]) -> str:
+    if key not in sources:
+        raise DecisionTreeError(f"{where}: {key!r} is not an article or a source ({', '.join(sources)})")
+    return key
 
 
 def _param(raw: Any, where: str) -> Param:
@@ -375,7 +392,11 @@ def parse_tree(raw: Any, origin: str = "decision_tree.json") -> DecisionTree:
     """
     if not isinstance(raw, dict):
         raise DecisionTreeError(f"{origin}: expected a JSON object at the top")
-    sources = _req(raw, "sources", origin, dict)
+    extra = _req(raw, "sources", origin, dict)
+    clash = sorted(set(extra) & set(articles.ARTICLES))
+    if clash:
+        raise DecisionTreeError(f"{origin}: sources: {clash} are articles (named in lib/articles.py), not file sources")
+    sources = {**{k: a.citation for k, a in articles.ARTICLES.items()}, **extra}
     components: dict[str, ScoreComponent] = {}
     for i, c in enumerate(_req(raw, "components", origin, list)):
         where = f"{origin}: components[{i}]"
@@ -421,7 +442,7 @@ def parse_tree(raw: Any, origin: str = "decision_tree.json") -> DecisionTree:
             raise DecisionTreeError(f"{where}.default: {default!r} is not one of {ids}")
         why = tuple(_quote(w, f"{where}.why[{j}]", sources) for j, w in enumerate(_req(q, "why", where, list)))
         if not why:
-            raise DecisionTreeError(f"{where}.why: say why the question matters (quote the seeds)")
+            raise DecisionTreeError(f"{where}.why: say why the question matters (quote the articles)")
         questions.append(
             Question(qid, _req(q, "title", where, str), _req(q, "prompt", where, str), why, options, default)
         )
@@ -459,7 +480,7 @@ def parse_tree(raw: Any, origin: str = "decision_tree.json") -> DecisionTree:
                     label=_req(e, "label", f"{where}.expert", str),
                     models=tuple(models),
                     reason=_req(e, "reason", f"{where}.expert", str),
-                    source=_req(e, "source", f"{where}.expert", str),
+                    source=_source(_req(e, "source", f"{where}.expert", str), f"{where}.expert.source", sources),
                 ),
                 note=str(p.get("note", "")),
             )

@@ -1,4 +1,4 @@
-"""Interview prep: the seeds' misconceptions and interview questions, each shown on data the app computes.
+"""Interview prep: the articles' misconceptions and interview questions, each shown on data the app computes.
 
 Modules:
 

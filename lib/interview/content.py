@@ -3,7 +3,8 @@
 Text lives in JSON so it can be edited without touching code; numbers never do. A
 walkthrough's model answer and a quiz explanation are *templates*: ``{name}`` fields are
 filled with facts the app computed (see :mod:`lib.interview.facts`) by :func:`fill`.
-Quotes are verbatim from the seed articles (a test checks them against the seeds).
+Quotes are verbatim from the two source articles (a test checks them against the texts);
+each names its article by a key of :mod:`lib.articles`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lib import articles
 from lib.config import DATA_DIR
 from lib.errors import UserError
 
@@ -30,14 +32,14 @@ class InterviewContentError(UserError):
 
 @dataclass(frozen=True)
 class Quote:
-    """A sentence quoted from a seed article.
+    """A sentence quoted from a source article.
 
     Attributes:
-        seed: Seed id (``000`` or ``002``).
+        source: Article key (:mod:`lib.articles`: ``explained`` or ``rag-guide-2026``).
         text: The verbatim text.
     """
 
-    seed: str
+    source: str
     text: str
 
 
@@ -50,7 +52,7 @@ class Section:
         kind: ``misconception``, ``question`` or ``tradeoffs``.
         label: Short label for the step selector.
         title: Heading.
-        quotes: What the seeds say.
+        quotes: What the articles say.
         verdict: The one-line answer.
         explanation: Markdown paragraphs shown before the live data.
         takeaways: Bullet points to remember.
@@ -109,7 +111,7 @@ class InterviewContent:
     """Everything the Interview prep page shows that is not computed.
 
     Attributes:
-        sources: Seed id → article title.
+        sources: Article key → full citation (from :mod:`lib.articles`).
         sections: Walkthrough steps in order.
         quiz: Quiz questions in order.
         lengths: Texts of increasing length for the fixed-size-vector demo.
@@ -169,7 +171,9 @@ def parse_content(raw: Mapping[str, Any], source: str = "interview.json") -> Int
     Raises:
         InterviewContentError: Naming the entry and field at fault.
     """
-    sources = _req(raw, "sources", source, dict)
+    if "sources" in raw:
+        raise InterviewContentError(f"{source}: remove 'sources': the articles are named in lib/articles.py")
+    sources = {k: a.citation for k, a in articles.ARTICLES.items()}
     sections: list[Section] = []
     for i, s in enumerate(_req(raw, "sections", source, list)):
         where = f"{source}: sections[{i}]"
@@ -180,10 +184,12 @@ def parse_content(raw: Mapping[str, Any], source: str = "interview.json") -> Int
             raise InterviewContentError(f"{where}: kind must be one of {', '.join(SECTION_KINDS)}")
         quotes = []
         for j, q in enumerate(_req(s, "quotes", where, list)):
-            seed = _req(q, "seed", f"{where} quotes[{j}]")
-            if seed not in sources:
-                raise InterviewContentError(f"{where} quotes[{j}]: unknown seed {seed!r}")
-            quotes.append(Quote(seed, _req(q, "text", f"{where} quotes[{j}]")))
+            key = _req(q, "source", f"{where} quotes[{j}]")
+            if key not in sources:
+                raise InterviewContentError(
+                    f"{where} quotes[{j}]: unknown article {key!r} (known: {', '.join(sources)})"
+                )
+            quotes.append(Quote(key, _req(q, "text", f"{where} quotes[{j}]")))
         sections.append(
             Section(
                 id=sid, kind=kind, label=_req(s, "label", where), title=_req(s, "title", where),

@@ -1,6 +1,6 @@
 """Fine-tuning an embedding model on ~1,000 pairs: what it costs, and a small live run.
 
-* :func:`finetune_costs` — the seeds' "as few as 1,000 query-document pairs", priced with
+* :func:`finetune_costs` — Algoroq's "as few as 1,000 query-document pairs", priced with
   :mod:`lib.cost`: labelling, training, then what a fine-tuned model forces on you
   (self-hosting and re-embedding the whole corpus).
 * :func:`title_pairs` — training pairs made from a BEIR corpus itself (title → text), so no
@@ -29,7 +29,7 @@ from lib.evaluation import metrics
 from lib.evaluation.datasets import Dataset
 from lib.interview.vectors import Scores, embed_dataset, load_model, score
 
-#: The seeds' figure (seed 000).
+#: The figure in Algoroq's "Embedding Models Explained".
 SEED_PAIRS = 1000
 #: In-batch negatives: similarities are cosines scaled by this (MultipleNegativesRankingLoss's default).
 MNRL_SCALE = 20.0
@@ -40,7 +40,7 @@ class FineTuneAssumptions:
     """What labelling and training cost; every default is an assumption, shown on the page.
 
     Attributes:
-        pairs: Query–document pairs (the seeds: about 1,000).
+        pairs: Query–document pairs (Algoroq's article: about 1,000).
         epochs: Passes over the pairs.
         minutes_per_pair: Human time to write or check one pair (LLM-drafted, human-reviewed).
         labour_usd_per_hour: Cost of that time.
@@ -65,7 +65,7 @@ class FineTuneCosts:
         pairs: Pairs labelled.
         labelling_usd: Human time for the pairs.
         training_tokens: Tokens processed in training (pairs × tokens × epochs).
-        training_gpu_hours: GPU-hours at the seed-derived throughput, ×backward factor.
+        training_gpu_hours: GPU-hours at the throughput derived from the articles' figures, ×backward factor.
         training_usd: Those hours at the assumed GPU price.
         cpu_training_minutes: Minutes on this machine's CPU at the measured rate (None
             without a live run).
@@ -131,7 +131,7 @@ def finetune_costs(
 
     Args:
         a: Cost assumptions (corpus, volumes, GPU price, operations).
-        params_millions: Size of the model fine-tuned (MiniLM: 22.7M → the seeds' small class).
+        params_millions: Size of the model fine-tuned (MiniLM: 22.7M → the articles' small class).
         api_model: API model compared against for serving.
         api_price_per_1m: Its price per million tokens.
         ft: Labelling and training assumptions.

@@ -1,4 +1,4 @@
-"""The seeds' trade-offs with numbers: small vs large, API vs self-hosted, the cost of a migration.
+"""The articles' trade-offs with numbers: small vs large, API vs self-hosted, the cost of a migration.
 
 Every figure comes from the leaderboard table or :mod:`lib.cost` with a
 :class:`~lib.cost.CostAssumptions` (the Cost page's, when the user has set them), so the
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from lib import cost
+from lib.articles import RAG_GUIDE
 from lib.pricing import PriceRecord
 
-#: The seeds' size classes in billions of parameters (see :func:`lib.cost.size_class`).
+#: The articles' size classes in billions of parameters (see :func:`lib.cost.size_class`).
 SMALL_MAX_B = 0.15
 LARGE_MIN_B = 1.0
 
@@ -30,7 +31,7 @@ class ModelPoint:
         params_b: Total parameters, billions.
         dims: Embedding dimensions.
         gb_100m: float32 storage of 100M vectors, GB (cost model).
-        latency: The seeds' latency range for its size class, as text.
+        latency: The articles' latency range for its size class, as text.
     """
 
     model: str
@@ -115,8 +116,8 @@ class ApiVsSelfHost:
         price_source: Where the price comes from (source and date).
         selfhost_basis: Throughput basis of the self-hosted model.
         break_even_tokens: Monthly tokens above which self-hosting is cheaper (None: never).
-        seed_claim_tokens: The seeds' "pays for itself" volume.
-        seed_api_below_tokens: The seeds' "API almost always cheaper below".
+        seed_claim_tokens: KnowledgeSDK's guide's "pays for itself" volume.
+        seed_api_below_tokens: KnowledgeSDK's guide's "API almost always cheaper below".
         low_volume: The low volume compared.
         api_usd_low: API cost per month at that volume.
         selfhost_usd_low: Self-hosting cost per month at that volume.
@@ -149,8 +150,8 @@ def api_vs_selfhost(
         a: Cost assumptions.
         price: The API model's price record (from the price book, with its source).
         api_model: Its name.
-        fallback_price: Price used when the book has none (the seeds' $0.02).
-        selfhost_params_millions: Size of the self-hosted model (BGE-M3's 568M: the seeds'
+        fallback_price: Price used when the book has none (KnowledgeSDK's guide: $0.02).
+        selfhost_params_millions: Size of the self-hosted model (BGE-M3's 568M: the articles'
             self-hosting example, "medium" latency class).
         low_volume: The low monthly volume compared.
 
@@ -158,7 +159,7 @@ def api_vs_selfhost(
         The comparison.
     """
     p = price.price_per_1m_tokens if price is not None and price.price_per_1m_tokens is not None else fallback_price
-    source = price.source_label if price is not None else "seed 002 (fallback)"
+    source = price.source_label if price is not None else f"{RAG_GUIDE.short} (fallback)"
     tp = cost.seed_throughput("self-hosted", selfhost_params_millions, a.seed_tokens_per_passage)
     return ApiVsSelfHost(
         api_model=api_model,

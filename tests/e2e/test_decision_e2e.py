@@ -32,7 +32,7 @@ def test_finished_wizard_screenshot(streamlit_server: Any, lb_db: Path, page: An
         page.get_by_role("button", name="Show shortlist" if i == len(tree.questions) else "Next").click()
         wait_for_script(page)
     page.get_by_role("heading", name="Shortlist · Self-hosted multilingual").wait_for()
-    assert page.get_by_text("Expert pick (seed 002) for Self-hosted multilingual: BGE-M3").is_visible()
+    assert page.get_by_text("Expert pick (KnowledgeSDK's guide) for Self-hosted multilingual: BGE-M3").is_visible()
     assert page.get_by_text("Strongest models excluded").is_visible()
     link = page.get_by_role("link", name="Open in the leaderboard explorer")
     assert "lb_pins=" in (link.get_attribute("href") or "")
