@@ -172,7 +172,7 @@ def test_generated_report_never_says_seed(lb_db: Path, tmp_path: Path) -> None:
     md = report.to_markdown(rep)
     # The paths that used to say "seed" are in it: MiniLM's self-host cost basis names the article.
     assert f"self-host: {articles.EXPLAINED.short}: small (384d)" in md
-    assert "the articles' published latency figures" in md
+    assert "the articles' published figures by model size" in md
     for text in (md, report.to_html(rep)):
         found = [text[max(0, m.start() - 60):m.end() + 30] for m in SEED.finditer(text)]
         assert not found, found

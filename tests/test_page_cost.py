@@ -233,7 +233,7 @@ def test_shortlist_from_other_pages_is_the_default() -> None:
     assert set(_cost_table(at).index) == {"voyage-3 · API", "text-embedding-3-small · API"}
 
 
-def test_page_does_not_import_mteb() -> None:
+def test_page_does_not_import_mteb(tmp_path: Path) -> None:
     # In a fresh interpreter: in the full suite another test has usually imported mteb already,
     # and "not imported by this page" could not be told apart from "already there".
     import os
@@ -249,7 +249,10 @@ def test_page_does_not_import_mteb() -> None:
         "assert any(m.label == 'Corpus today' for m in at.metric)  # the page really rendered\n"
         "print('mteb' in sys.modules, 'torch' in sys.modules)\n"
     )
+    # Its own database: the page reads this app's runs (measured speeds), and this test process
+    # may hold the session's file.
+    env = {**os.environ, "EMS_DB": str(tmp_path / "cost.duckdb")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=root,
-                          env=dict(os.environ))
+                          env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == "False False"
