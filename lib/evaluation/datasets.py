@@ -1359,3 +1359,28 @@ def dataset_from_records(
         name, source, list(docs), kept, {q: dict(qrels[q]) for q, _ in kept}, split=split,
         dropped=len(queries) - len(kept), notes=tuple(notes),
     )
+
+
+def read_table(
+    path: str | Path, columns: Sequence[tuple[str, tuple[str, ...]]], *, limits: Limits | None = None
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """Rows of a CSV, TSV or JSONL file with their line numbers, through the dataset readers' checks.
+
+    The same encoding, binary, size, line-length, CSV-quoting and header checks (and
+    :class:`DatasetError` messages) as the dataset files, for other tables users upload
+    (e.g. judgements).
+
+    Args:
+        path: The file.
+        columns: Required columns as (what, accepted names), checked on the header.
+        limits: Size limits.
+
+    Yields:
+        (line number, row as a dict).
+
+    Raises:
+        DatasetError: On any invalid content.
+    """
+    lim = limits or Limits()
+    src = _read_file(Path(path), lim)
+    yield from _records(src, lim, columns)

@@ -533,6 +533,26 @@ def record_judgements(db: DbPath, set_id: str, rows: pd.DataFrame, judge: str, *
     Raises:
         UserError: If a row names an unknown query or document or has a bad grade.
     """
+    with store.transaction(db) as cur:
+        return insert_judgements(cur, set_id, rows, judge, kind=kind)
+
+
+def insert_judgements(cur: Any, set_id: str, rows: pd.DataFrame, judge: str, *, kind: str = "human") -> int:
+    """:func:`record_judgements` on an open transaction.
+
+    Args:
+        cur: A cursor inside :func:`lib.store.transaction`.
+        set_id: The set.
+        rows: Columns query_id, doc_id, grade (and optionally model, prompt_version, raw_score).
+        judge: Who judged.
+        kind: ``human``, ``llm`` or ``synthetic``.
+
+    Returns:
+        Rows stored.
+
+    Raises:
+        UserError: If a row names an unknown query or document or has a bad grade.
+    """
     judge = check_judge(judge)
     if kind not in KINDS:
         raise UserError(f"kind must be one of {', '.join(KINDS)}")
@@ -548,22 +568,21 @@ def record_judgements(db: DbPath, set_id: str, rows: pd.DataFrame, judge: str, *
     frame["raw_score"] = frame["raw_score"].astype("Int64")
     cols = ["set_id", "query_id", "doc_id", "judge", "kind", "grade", "created_at", "model",
             "prompt_version", "raw_score"]
-    with store.transaction(db) as cur:
-        cur.register("_imp", frame[cols])
-        try:
-            missing = cur.execute(
-                "SELECT i.query_id, i.doc_id, q.query_id IS NULL, d.doc_id IS NULL FROM _imp i"
-                " LEFT JOIN label_queries q ON q.set_id = i.set_id AND q.query_id = i.query_id"
-                " LEFT JOIN label_docs d ON d.set_id = i.set_id AND d.doc_id = i.doc_id"
-                " WHERE q.query_id IS NULL OR d.doc_id IS NULL LIMIT 1"
-            ).fetchall()
-            if missing:
-                q, d, no_q, _ = missing[0]
-                what = f"query {q!r}" if no_q else f"document {d!r}"
-                raise UserError(f"label set {set_id!r} has no {what}; nothing was imported")
-            cur.execute(f"INSERT INTO label_judgements ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _imp")
-        finally:
-            cur.unregister("_imp")
+    cur.register("_imp", frame[cols])
+    try:
+        missing = cur.execute(
+            "SELECT i.query_id, i.doc_id, q.query_id IS NULL, d.doc_id IS NULL FROM _imp i"
+            " LEFT JOIN label_queries q ON q.set_id = i.set_id AND q.query_id = i.query_id"
+            " LEFT JOIN label_docs d ON d.set_id = i.set_id AND d.doc_id = i.doc_id"
+            " WHERE q.query_id IS NULL OR d.doc_id IS NULL LIMIT 1"
+        ).fetchall()
+        if missing:
+            q, d, no_q, _ = missing[0]
+            what = f"query {q!r}" if no_q else f"document {d!r}"
+            raise UserError(f"label set {set_id!r} has no {what}; nothing was imported")
+        cur.execute(f"INSERT INTO label_judgements ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _imp")
+    finally:
+        cur.unregister("_imp")
     return len(frame)
 
 
