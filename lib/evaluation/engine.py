@@ -407,8 +407,9 @@ def rank(
     """Top-k retrieval with a loaded model, exactly as :func:`evaluate` ranks.
 
     The same embedding cache, prompts, similarity and exact top-k (or BM25 with the
-    same tie order) as an evaluation, so a pool built from these rankings holds exactly
-    the documents the evaluation later retrieves.
+    same tie order) as an evaluation, so a pool built from these rankings (with the
+    evaluation's ``retrieve_k``, then cut) holds exactly the documents the evaluation
+    later ranks first.
 
     Args:
         model: From :func:`lib.evaluation.embedders.load`.

@@ -82,6 +82,10 @@ def _rankings(
     use_cache: bool,
     progress: Progress | None,
 ) -> list[tuple[embedders.ModelInfo, pd.DataFrame]]:
+    # Rank as deep as an evaluation does, then cut: BM25 (bm25s) picks among equal scores
+    # (often many zeros) differently for another k, and the pool must hold exactly the
+    # top-``depth`` that the evaluation of the same model will see.
+    k = max(depth, engine.EvaluationConfig(models=()).retrieve_k)
     out = []
     for i, info in enumerate(infos):
         def stage(message: str, frac: float, i: int = i, spec: str = info.spec) -> None:
@@ -90,12 +94,12 @@ def _rankings(
 
         stage("loading model", 0.0)
         model = embedders.load(info, api_key=api_key)
-        ranking = engine.rank(model, doc_ids, doc_texts, query_texts, depth, use_cache=use_cache,
+        ranking = engine.rank(model, doc_ids, doc_texts, query_texts, k, use_cache=use_cache,
                               progress=stage)
         rows = [
             (query_ids[r], doc_ids[int(j)], c + 1, float(s))
             for r in range(ranking.idx.shape[0])
-            for c, (j, s) in enumerate(zip(ranking.idx[r], ranking.scores[r], strict=True))
+            for c, (j, s) in enumerate(zip(ranking.idx[r, :depth], ranking.scores[r, :depth], strict=True))
         ]
         out.append((ranking.info, pd.DataFrame(rows, columns=["query_id", "doc_id", "rank", "score"])))
         del model
