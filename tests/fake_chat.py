@@ -87,9 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
         fail = json.dumps({"error": {"message": "kaputt"}}).encode()
         if mode == "429_then_ok" and call == 1:
             self._send(429, json.dumps({"error": {"message": "slow down"}}).encode(), {"retry-after-ms": "10"})
-        elif mode == "500" or (mode == "500_then_ok" and call == 1):
-            self._send(500, fail, {"retry-after-ms": "10"})
-        elif mode == "fail_after" and call > fake.fail_after_n:
+        elif (mode == "500" or (mode == "500_then_ok" and call == 1)
+              or (mode == "fail_after" and call > fake.fail_after_n)):
             self._send(500, fail, {"retry-after-ms": "10"})
         elif mode == "timeout":
             fake.stopping.wait(fake.delay)
