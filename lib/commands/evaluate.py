@@ -22,7 +22,10 @@ def register(subparsers: Any) -> None:
             "openai:MODEL?base_url=URL, bm25. Progress goes to stderr."
         ),
     )
-    p.add_argument("--data", required=True, help="BEIR folder or .zip, or a pairs .csv/.jsonl")
+    p.add_argument("--data", required=True,
+                   help="BEIR folder or .zip, a pairs .csv/.jsonl, or label:SET (a labelled set)")
+    p.add_argument("--judge", action="append", dest="judges", default=None,
+                   help="with --data label:SET: use these judges, first wins (default people, synthetic, LLM)")
     p.add_argument("--model", action="append", required=True, dest="models", metavar="NAME",
                    help="model spec; repeat for several models")
     p.add_argument("--k", type=int, default=10, help="cut-off for nDCG/Recall/P (default 10)")
@@ -63,11 +66,18 @@ def run(args: argparse.Namespace) -> int:
     )
     # Validate the data before any progress output, so that an invalid input prints exactly
     # one line (`error: <file>, line <n>: …`) and nothing else.
-    ds = datasets.load_dataset(args.data, split=args.split)
+    from lib.labelling import export
+
+    set_id = export.parse_label_data(args.data)
+    if set_id is not None:
+        ds = export.labelled_dataset(args.db, set_id, args.judges)
+    else:
+        ds = datasets.load_dataset(args.data, split=args.split)
     # Open the store before loading any model: a database held by another process (the app)
     # is one error line now, not after minutes of model loading.
     store.schema_version(args.db)
     result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress)
+    judged = export.judged_at_k_for_run(args.db, result.run_id) if set_id is not None else None
     if args.format == "json":
         out = {
             "run_id": result.run_id,
@@ -79,12 +89,22 @@ def run(args: argparse.Namespace) -> int:
             "groups": result.groups,
             "cost": {m.info.spec: m.cost.__dict__ for m in result.models},
         }
+        if judged is not None:
+            out["label_set"] = set_id
+            out["judged_at_10"] = dict(zip(judged["model"], judged["judged_at_k"], strict=True))
+            out["notes"] = [*result.dataset.notes, *(n for n in judged["note"] if n)]
         print(json.dumps(out, indent=2, default=str))
     elif args.format == "csv":
         # Model specs and dataset names are user text: defuse formulas for spreadsheets.
         print(csvsafe.to_csv(result.summary, index=False), end="")
     else:
         _print_table(result)
+        if judged is not None:
+            print("judged@10 (share of each model's top-10 that was judged; unjudged counts as not relevant):")
+            for row in judged.itertuples():
+                print(f"  {row.model}: {row.judged_at_k:.0%}" + ("" if row.pooled else " (not in the pool)"))
+            for note in [*result.dataset.notes, *(n for n in judged["note"] if n)]:
+                print(f"note: {note}")
     print(f"run {result.run_id} stored ({result.wall_time_s:.1f} s)", file=sys.stderr)
     return 0
 

@@ -45,7 +45,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, TypeVar
 
 from lib.errors import UserError
 
@@ -1033,7 +1033,12 @@ def _zip_root(names: list[str], label: str) -> str:
     return root
 
 
-def _read_zip(path: Path, split: str, lim: Limits) -> Dataset:
+_Built = TypeVar("_Built")
+#: Builds the result from a dataset's members: (members, label, name, split, limits) → result.
+_Builder = Callable[[Mapping[str, "_Opener"], str, str, str, Limits], _Built]
+
+
+def _read_zip(path: Path, split: str, lim: Limits, build: _Builder[_Built]) -> _Built:
     label = str(path)
     try:
         zf = zipfile.ZipFile(path)
@@ -1063,7 +1068,7 @@ def _read_zip(path: Path, split: str, lim: Limits) -> Dataset:
                     "zip it again with standard (deflate) compression",
                 )
             wanted[rel] = _member_opener(zf, info, f"{label}/{full}")
-        return _from_members(wanted, label, PurePosixPath(root).name or path.stem, split, lim)
+        return build(wanted, label, PurePosixPath(root).name or path.stem, split, lim)
 
 
 def _member_opener(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> _Opener:
@@ -1125,7 +1130,7 @@ def load_dataset(path: str | Path, *, split: str = "test", limits: Limits | None
         raise DatasetError("missing_file", str(p), "no such file or folder")
     suffix = p.suffix.lower()
     if suffix == ".zip":
-        return _read_zip(p, split, lim)
+        return _read_zip(p, split, lim, _from_members)
     if suffix in (*_TEXT_EXTS, ".json"):
         return load_pairs(p, limits=lim)
     if suffix in SPREADSHEETS:
@@ -1138,3 +1143,244 @@ def load_dataset(path: str | Path, *, split: str = "test", limits: Limits | None
         "parse", str(p),
         "expected a BEIR folder, a .zip of one, or a .csv/.tsv/.jsonl file of (query, document) pairs",
     )
+
+
+# --------------------------------------------------------------------------- inputs without judgements
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Documents, and perhaps queries, without relevance judgements: what labelling starts from.
+
+    Attributes:
+        name: A short display name (folder or file stem).
+        source: Where the documents were read from.
+        doc_ids: Document ids, in file order.
+        doc_texts: Text per document (title joined as mteb does, as in :class:`Dataset`).
+        query_ids: Query ids, in input order (empty when only documents were given).
+        query_texts: Their texts.
+        query_source: ``file`` (a queries file), ``pasted`` (lines typed or pasted) or ``none``.
+        fingerprint: sha256 over ids and texts.
+        notes: What the reader decided (qrels ignored, duplicate pasted lines dropped, …).
+    """
+
+    name: str
+    source: str
+    doc_ids: tuple[str, ...]
+    doc_texts: tuple[str, ...]
+    query_ids: tuple[str, ...]
+    query_texts: tuple[str, ...]
+    query_source: str
+    fingerprint: str
+    notes: tuple[str, ...] = ()
+
+
+def _query_lines(lines: Sequence[str], label: str, lim: Limits) -> tuple[list[tuple[str, str]], list[str]]:
+    """Queries from lines (one per line; blank lines skipped; repeats dropped with a note)."""
+    out: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    repeats = 0
+    for n, raw in enumerate(lines, start=1):
+        if not isinstance(raw, str):
+            raise DatasetError("parse", label, f"expected text, got {_json_type(raw)}", line=n)
+        text = raw.removeprefix("\ufeff").strip() if n == 1 else raw.strip()
+        if not text:
+            continue
+        if "\x00" in text:
+            raise DatasetError("binary", label, "contains a NUL byte (0x00); remove it and try again", line=n)
+        if len(text) > lim.max_line_chars:
+            raise DatasetError(
+                "line_too_long", label,
+                f"line has {len(text):,} characters; the limit is {lim.max_line_chars:,}", line=n,
+            )
+        if text in seen:
+            repeats += 1
+            continue
+        seen[text] = n
+        out.append((f"q{len(out) + 1}", text))
+        if len(out) > lim.max_queries:
+            raise DatasetError("too_many", label, f"more than {lim.max_queries:,} queries; use a sample", line=n)
+    if not out:
+        raise DatasetError("empty_file", label, "no queries: every line is blank")
+    notes = [f"{repeats} repeated query line(s) dropped"] if repeats else []
+    return out, notes
+
+
+def _queries_file(src: _Source, lim: Limits) -> list[tuple[str, str]]:
+    """A queries file: JSONL/CSV/TSV with ids and texts, or ``.txt`` with one query per line."""
+    if src.suffix == ".txt":
+        lines = [text for _, text in _raw_lines(src, lim)]
+        return _query_lines(lines, src.label, lim)[0]
+    return [(q, t) for q, t, _ in _read_queries(src, lim)]
+
+
+def _collection(
+    name: str, source: str, docs: list[tuple[str, str]], queries: list[tuple[str, str]],
+    query_source: str, notes: list[str],
+) -> Collection:
+    return Collection(
+        name=name, source=source,
+        doc_ids=tuple(d for d, _ in docs), doc_texts=tuple(t for _, t in docs),
+        query_ids=tuple(q for q, _ in queries), query_texts=tuple(t for _, t in queries),
+        query_source=query_source if queries else "none",
+        fingerprint=_fingerprint(docs, queries, {}),
+        notes=tuple(notes),
+    )
+
+
+def load_collection(
+    path: str | Path,
+    *,
+    queries_file: str | Path | None = None,
+    query_lines: Sequence[str] | None = None,
+    folder_queries: bool = True,
+    limits: Limits | None = None,
+) -> Collection:
+    """Read documents, and optionally queries, that have no relevance judgements yet.
+
+    Documents come from a BEIR folder or ``.zip`` (its ``corpus.<ext>``; a ``qrels``
+    folder is ignored, with a note) or a single corpus file (``.jsonl``/``.csv``/``.tsv``
+    with ``_id``, optional ``title``, ``text``). Queries come from, in this order:
+    ``query_lines`` (typed or pasted, one per line), ``queries_file`` (JSONL/CSV/TSV with
+    ids, or ``.txt`` one per line), or the folder's own ``queries.<ext>`` when
+    ``folder_queries`` is true. Without any, the collection has documents only (for
+    synthetic queries). The readers, limits and errors are those of :func:`load_dataset`.
+
+    Args:
+        path: A BEIR folder, a ``.zip`` of one, or a corpus file.
+        queries_file: A queries file.
+        query_lines: Queries as lines of text (blank lines skipped, repeats dropped).
+        folder_queries: Use the folder's or zip's ``queries.<ext>`` when no queries are given.
+        limits: Size limits.
+
+    Returns:
+        The validated collection.
+
+    Raises:
+        DatasetError: On any invalid content (file, line and field in the message), or
+            when both ``queries_file`` and ``query_lines`` are given.
+    """
+    lim = limits or Limits()
+    if queries_file is not None and query_lines is not None:
+        raise DatasetError("ambiguous", str(queries_file), "give queries as a file or as lines, not both")
+    notes: list[str] = []
+    explicit: list[tuple[str, str]] | None = None
+    source_kind = "none"
+    if query_lines is not None:
+        explicit, notes = _query_lines(list(query_lines), "pasted queries", lim)
+        source_kind = "pasted"
+    elif queries_file is not None:
+        explicit = _queries_file(_read_file(Path(queries_file), lim), lim)
+        source_kind = "file"
+
+    def build(members: Mapping[str, _Opener], label: str, name: str, _split: str, lim_: Limits) -> Collection:
+        corpus = _find(label, members, "corpus")
+        if corpus is None:
+            raise DatasetError("missing_file", label, "missing corpus.jsonl (or .csv/.tsv)")
+        docs = _read_docs(members[corpus](), lim_)
+        found, kind = explicit, source_kind
+        if found is None and folder_queries:
+            qname = _find(label, members, "queries")
+            if qname is not None:
+                found = [(q, t) for q, t, _ in _read_queries(members[qname](), lim_)]
+                kind = "file"
+        if any(m.startswith("qrels") for m in members):
+            notes.append("relevance judgements (qrels) in the input were ignored: labelling starts from the documents")
+        return _collection(name, label, docs, found or [], kind, notes)
+
+    p = Path(path).expanduser()
+    if p.is_dir():
+        return build(_folder_members(p, lim), str(p), p.resolve().name, "test", lim)
+    if not p.exists():
+        raise DatasetError("missing_file", str(p), "no such file or folder")
+    suffix = p.suffix.lower()
+    if suffix == ".zip":
+        return _read_zip(p, "test", lim, build)
+    if suffix in _TEXT_EXTS:
+        docs = _read_docs(_read_file(p, lim), lim)
+        return _collection(p.stem, str(p), docs, explicit or [], source_kind, notes)
+    if suffix in SPREADSHEETS:
+        raise DatasetError(
+            "parse", str(p), "spreadsheet files are not read; save the sheet as CSV UTF-8 and use that file"
+        )
+    raise DatasetError(
+        "parse", str(p), "expected a BEIR folder, a .zip of one, or a corpus .jsonl/.csv/.tsv file (_id, text)"
+    )
+
+
+def dataset_from_records(
+    name: str,
+    source: str,
+    docs: Sequence[tuple[str, str]],
+    queries: Sequence[tuple[str, str]],
+    qrels: Mapping[str, Mapping[str, int]],
+    *,
+    split: str = "test",
+    notes: Sequence[str] = (),
+) -> Dataset:
+    """A :class:`Dataset` from records already validated elsewhere (a labelled set).
+
+    Judgements must name known queries and documents with grades ≥ 0; queries without
+    a positive judgement are dropped (counted in ``dropped_queries``), as when reading files.
+
+    Args:
+        name: Display name.
+        source: Where it came from (e.g. ``label:SET``).
+        docs: (id, text) per document.
+        queries: (id, text) per query.
+        qrels: ``{query_id: {doc_id: grade}}``.
+        split: Recorded split name.
+        notes: Provenance notes kept on the dataset.
+
+    Returns:
+        The dataset.
+
+    Raises:
+        DatasetError: If a judgement names an unknown query or document, or no query has
+            a positive judgement.
+    """
+    doc_ids = {d for d, _ in docs}
+    q_ids = {q for q, _ in queries}
+    for q, row in qrels.items():
+        if q not in q_ids:
+            raise DatasetError("dangling_qrel", source, f"query id {q!r} has judgements but no text")
+        for d, g in row.items():
+            if d not in doc_ids:
+                raise DatasetError("dangling_qrel", source, f"document id {d!r} is judged but not in the corpus")
+            if g < 0:
+                raise DatasetError("bad_score", source, f"grade {g} of ({q!r}, {d!r}) is negative")
+    positive = {q for q, row in qrels.items() if any(v > 0 for v in row.values())}
+    kept = [(q, t) for q, t in queries if q in positive]
+    if not kept:
+        raise DatasetError(
+            "no_judgements", source, "no query has a positive judgement (grade > 0), so nothing can be scored"
+        )
+    return _build(
+        name, source, list(docs), kept, {q: dict(qrels[q]) for q, _ in kept}, split=split,
+        dropped=len(queries) - len(kept), notes=tuple(notes),
+    )
+
+
+def read_table(
+    path: str | Path, columns: Sequence[tuple[str, tuple[str, ...]]], *, limits: Limits | None = None
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """Rows of a CSV, TSV or JSONL file with their line numbers, through the dataset readers' checks.
+
+    The same encoding, binary, size, line-length, CSV-quoting and header checks (and
+    :class:`DatasetError` messages) as the dataset files, for other tables users upload
+    (e.g. judgements).
+
+    Args:
+        path: The file.
+        columns: Required columns as (what, accepted names), checked on the header.
+        limits: Size limits.
+
+    Yields:
+        (line number, row as a dict).
+
+    Raises:
+        DatasetError: On any invalid content.
+    """
+    lim = limits or Limits()
+    src = _read_file(Path(path), lim)
+    yield from _records(src, lim, columns)

@@ -295,32 +295,46 @@ def _score_model(
     return metrics.per_query_metrics(ds.qrels, run, k)
 
 
-def _run_dense(
+@dataclass(frozen=True)
+class _Embedded:
+    doc_vectors: np.ndarray
+    query_vectors: np.ndarray
+    doc_seconds: float
+    query_seconds: float
+    docs_per_s: float | None
+    queries_per_s: float | None
+    cache_hits: int
+    cache_misses: int
+
+
+def _embed(
     model: embedders.Embedder,
-    ds: Dataset,
-    cfg: EvaluationConfig,
-    stage: _Stage,
-    load_s: float,
-) -> ModelRun:
+    doc_texts: tuple[str, ...],
+    query_texts: tuple[str, ...],
+    *,
+    use_cache: bool,
+    chunk: int,
+    progress: Callable[[str, float], None],
+) -> _Embedded:
+    """Document and query vectors, through the embedding cache unless it is off."""
     info = model.info
-    k_ret = max(cfg.retrieve_k, cfg.k)
-    cache = EmbeddingCache(info.cache_key) if cfg.use_cache else None
+    cache = EmbeddingCache(info.cache_key) if use_cache else None
 
     def enc(kind: embedders.Kind) -> Callable[[list[str]], np.ndarray]:
         return lambda texts: model.encode(texts, kind)
 
     def docs_progress(done: int, total: int) -> None:
-        stage(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
+        progress(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
 
-    stage("encoding documents", 0.0)
+    progress("encoding documents", 0.0)
     if cache is not None:
         d_emb, d_stats = cache.get_or_encode(
-            ds.doc_texts, info.document_prompt, enc("document"),
-            chunk_size=cfg.encode_chunk, progress=docs_progress,
+            doc_texts, info.document_prompt, enc("document"),
+            chunk_size=chunk, progress=docs_progress,
         )
-        stage("encoding queries", 0.8)
+        progress("encoding queries", 0.8)
         q_emb, q_stats = cache.get_or_encode(
-            ds.query_texts, info.query_prompt, enc("query"), chunk_size=cfg.encode_chunk
+            query_texts, info.query_prompt, enc("query"), chunk_size=chunk
         )
         d_s, q_s = d_stats.encode_seconds, q_stats.encode_seconds
         d_rate = d_stats.misses / d_s if d_stats.misses and d_s > 0 else d_stats.cached_rate
@@ -328,19 +342,124 @@ def _run_dense(
         hits, misses = d_stats.hits + q_stats.hits, d_stats.misses + q_stats.misses
     else:
         t0 = time.perf_counter()
-        d_emb = model.encode(list(ds.doc_texts), "document")
+        d_emb = model.encode(list(doc_texts), "document")
         d_s = time.perf_counter() - t0
-        stage("encoding queries", 0.8)
+        progress("encoding queries", 0.8)
         t0 = time.perf_counter()
-        q_emb = model.encode(list(ds.query_texts), "query")
+        q_emb = model.encode(list(query_texts), "query")
         q_s = time.perf_counter() - t0
-        d_rate = len(ds.doc_texts) / d_s if d_s > 0 else None
-        q_rate = len(ds.query_texts) / q_s if q_s > 0 else None
-        hits, misses = 0, len(ds.doc_texts) + len(ds.query_texts)
+        d_rate = len(doc_texts) / d_s if d_s > 0 else None
+        q_rate = len(query_texts) / q_s if q_s > 0 else None
+        hits, misses = 0, len(doc_texts) + len(query_texts)
+    return _Embedded(d_emb, q_emb, d_s, q_s, d_rate, q_rate, hits, misses)
+
+
+def _similarity(info: embedders.ModelInfo) -> str:
+    return info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
+
+
+def _bm25_search(
+    model: embedders.BM25Retriever, query_texts: tuple[str, ...], doc_ids: tuple[str, ...], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """BM25 top-k of an indexed model, ties re-sorted as trec_eval orders them."""
+    idx, scores = model.search(query_texts, k)
+    # bm25s leaves score ties in index order; re-sort them as trec_eval does.
+    ids = np.asarray(doc_ids, dtype=object)
+    for r in range(len(idx)):
+        order = sorted(range(idx.shape[1]), key=lambda j: (scores[r, j], ids[idx[r, j]]),
+                       reverse=True)
+        idx[r], scores[r] = idx[r, order], scores[r, order]
+    return idx, scores
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One model's top-k documents for a set of queries (no judgements needed).
+
+    Attributes:
+        info: Model identity after loading.
+        idx: (n_queries, k) document indices, best first (trec_eval's tie order).
+        scores: Their scores.
+        cache_hits: Texts served from the embedding cache.
+        cache_misses: Texts encoded now.
+        usage: API tokens, requests and cost.
+    """
+
+    info: embedders.ModelInfo
+    idx: np.ndarray
+    scores: np.ndarray
+    cache_hits: int
+    cache_misses: int
+    usage: embedders.Usage
+
+
+def rank(
+    model: embedders.Embedder | embedders.BM25Retriever,
+    doc_ids: tuple[str, ...],
+    doc_texts: tuple[str, ...],
+    query_texts: tuple[str, ...],
+    k: int,
+    *,
+    use_cache: bool = True,
+    encode_chunk: int = 1024,
+    progress: Progress | None = None,
+) -> Ranking:
+    """Top-k retrieval with a loaded model, exactly as :func:`evaluate` ranks.
+
+    The same embedding cache, prompts, similarity and exact top-k (or BM25 with the
+    same tie order) as an evaluation, so a pool built from these rankings (with the
+    evaluation's ``retrieve_k``, then cut) holds exactly the documents the evaluation
+    later ranks first.
+
+    Args:
+        model: From :func:`lib.evaluation.embedders.load`.
+        doc_ids: Document ids (for the tie order).
+        doc_texts: Document texts.
+        query_texts: Query texts.
+        k: Documents per query.
+        use_cache: Read and write the embedding cache.
+        encode_chunk: Texts per encode call and cache shard.
+        progress: ``progress(message, fraction)``.
+
+    Returns:
+        The ranking.
+    """
+    report = progress or (lambda _m, _f: None)
+    if isinstance(model, embedders.BM25Retriever):
+        report("indexing", 0.0)
+        model.index(doc_texts)
+        report("searching", 0.5)
+        idx, scores = _bm25_search(model, query_texts, doc_ids, k)
+        report("done", 1.0)
+        return Ranking(model.info, idx, scores, 0, len(doc_texts), model.usage())
+    emb = _embed(model, doc_texts, query_texts, use_cache=use_cache, chunk=encode_chunk,
+                 progress=report)
+    report("searching", 0.85)
+    sim = _similarity(model.info)
+    idx, scores = retrieval.top_k(retrieval.prepare(emb.query_vectors, sim),
+                                  retrieval.prepare(emb.doc_vectors, sim), k,
+                                  similarity=sim, doc_ids=doc_ids)
+    report("done", 1.0)
+    return Ranking(model.info, idx, scores, emb.cache_hits, emb.cache_misses, model.usage())
+
+
+def _run_dense(
+    model: embedders.Embedder,
+    ds: Dataset,
+    cfg: EvaluationConfig,
+    stage: _Stage,
+    load_s: float,
+) -> ModelRun:
+    k_ret = max(cfg.retrieve_k, cfg.k)
+    emb = _embed(model, ds.doc_texts, ds.query_texts, use_cache=cfg.use_cache,
+                 chunk=cfg.encode_chunk, progress=stage)
+    d_emb, q_emb = emb.doc_vectors, emb.query_vectors
+    d_s, q_s, d_rate, q_rate = emb.doc_seconds, emb.query_seconds, emb.docs_per_s, emb.queries_per_s
+    hits, misses = emb.cache_hits, emb.cache_misses
     info = model.info  # API models learn their dimension from the first answer
 
     stage("searching", 0.85)
-    sim = info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
+    sim = _similarity(info)
     t0 = time.perf_counter()
     d_prep = retrieval.prepare(d_emb, sim)
     q_prep = retrieval.prepare(q_emb, sim)
@@ -396,14 +515,8 @@ def _run_bm25(
     d_s = time.perf_counter() - t0
     stage("searching", 0.5)
     t0 = time.perf_counter()
-    idx, scores = model.search(ds.query_texts, k_ret)
+    idx, scores = _bm25_search(model, ds.query_texts, ds.doc_ids, k_ret)
     search_s = time.perf_counter() - t0
-    # bm25s leaves score ties in index order; re-sort them as trec_eval does.
-    ids = np.asarray(ds.doc_ids, dtype=object)
-    for r in range(len(idx)):
-        order = sorted(range(idx.shape[1]), key=lambda j: (scores[r, j], ids[idx[r, j]]),
-                       reverse=True)
-        idx[r], scores[r] = idx[r, order], scores[r, order]
     per_query = _score_model(ds, idx, scores, cfg.k)
     sample = list(ds.query_texts[: max(1, cfg.latency_queries)])
     counter = iter(range(10**9))
