@@ -392,7 +392,11 @@ try:
         replicas=int(replicas),
         storage_usd_per_gb_month=float(storage_price),
     )
-    speeds = data.measured_speeds()
+    try:
+        speeds = data.measured_speeds()
+    except UserError as exc:  # e.g. the database is held by another process: published figures only
+        st.warning(f"Measured speeds of your runs are not available ({exc}); using published figures only.")
+        speeds = {}
     options = cost.options_for_models(models, book.effective, a, measured, speeds, data.api_latency())
     estimates = [cost.estimate(o, a) for o in options]
 except UserError as exc:

@@ -93,6 +93,11 @@ class StreamlitServer:
         path = self.log_dir / "stderr.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def log(self) -> str:
+        """The whole server log so far: stdout (where Streamlit's rich tracebacks go) and stderr."""
+        out = self.log_dir / "stdout.log"
+        return (out.read_text(errors="replace") if out.exists() else "") + self.stderr()
+
     def stop(self) -> None:
         """Terminate the server by PID (SIGTERM, then SIGKILL after 10 s)."""
         if self.proc.poll() is None:
@@ -129,7 +134,11 @@ def _wait_healthy(server: StreamlitServer, timeout_s: float) -> None:
 
 
 def launch(
-    log_dir: Path, extra_env: dict[str, str] | None = None, script: str = "app.py", env: dict[str, str] | None = None
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    script: str = "app.py",
+    env: dict[str, str] | None = None,
+    address: str | None = "127.0.0.1",
 ) -> StreamlitServer:
     """Start ``streamlit run <script>`` on a free port and wait until it is healthy.
 
@@ -138,6 +147,7 @@ def launch(
         extra_env: Environment added on top of the test process's.
         script: Script relative to the project root.
         env: The whole environment instead of the test process's (``extra_env`` still applies).
+        address: ``--server.address``; None leaves it to ``.streamlit/config.toml`` (the default config).
 
     Returns:
         The running server (call ``stop()`` when done).
@@ -152,7 +162,7 @@ def launch(
         sys.executable, "-m", "streamlit", "run", script,
         "--server.headless", "true",
         "--server.port", str(port),
-        "--server.address", "127.0.0.1",
+        *(["--server.address", address] if address else []),
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
@@ -167,15 +177,35 @@ def launch(
     return server
 
 
+def _own_db(lb_db: Path, folder: Path) -> dict[str, str]:
+    """A private copy of the session's leaderboard database for one server.
+
+    Each server owns its DuckDB file (one writer per file), and starts the way a user's app does
+    after its first start: with the leaderboard loaded (an empty file would load it by itself,
+    which ``test_all_pages_e2e`` covers, at ~20 s per server).
+    """
+    import shutil
+
+    from lib import store
+
+    store.close(lb_db)
+    path = folder / "app.duckdb"
+    shutil.copy(lb_db, path)
+    return {"EMS_DB": str(path)}
+
+
 @pytest.fixture
 def streamlit_server(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, lb_db: Path
 ) -> Iterator[Callable[..., StreamlitServer]]:
-    """Factory: ``start(extra_env=None, script="app.py")`` → a healthy server."""
+    """Factory: ``start(extra_env=None, script="app.py")`` → a healthy server (own database unless given)."""
     started: list[StreamlitServer] = []
 
     def start(extra_env: dict[str, str] | None = None, script: str = "app.py") -> StreamlitServer:
-        server = launch(tmp_path_factory.mktemp("streamlit"), extra_env, script)
+        folder = tmp_path_factory.mktemp("streamlit")
+        extra = extra_env or {}
+        env = extra if "EMS_DB" in extra else {**_own_db(lb_db, folder), **extra}
+        server = launch(folder, env, script)
         started.append(server)
         return server
 
@@ -185,9 +215,10 @@ def streamlit_server(
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One default app server for the whole test module; its base URL."""
-    server = launch(tmp_path_factory.mktemp("streamlit-module"))
+def app_url(tmp_path_factory: pytest.TempPathFactory, lb_db: Path) -> Iterator[str]:
+    """One default app server for the whole test module (its own database); its base URL."""
+    folder = tmp_path_factory.mktemp("streamlit-module")
+    server = launch(folder, _own_db(lb_db, folder))
     try:
         yield server.url
     finally:
