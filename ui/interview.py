@@ -21,6 +21,7 @@ import streamlit as st
 from lib import cost, pricing
 from lib.errors import UserError
 from lib.evaluation import datasets, runs
+from lib.evaluation.models import display_label
 from lib.interview import content, facts, ranks, tradeoffs, vectors
 from lib.interview import finetune as ft
 from ui import data
@@ -181,7 +182,7 @@ def run_cross(index_model: str = vectors.MINILM, query_model: str = vectors.NANO
         old, new = vectors.embed_dataset(ds, index_model), vectors.embed_dataset(ds, query_model)
         return cross, vectors.migration_curve(ds, old, new)
 
-    label = f"Indexing with {vectors.model_label(index_model)}, querying with {vectors.model_label(query_model)}"
+    label = f"Indexing with {display_label(index_model)}, querying with {display_label(query_model)}"
     return compute(cross_key(index_model, query_model), label, work)
 
 
@@ -199,7 +200,7 @@ def run_sweep(spec: str) -> vectors.SweepResult:
         progress("scoring truncated and quantised vectors", 0.85)
         return vectors.dimension_sweep(ds, vecs, assumptions=ev.assumptions())
 
-    return compute(sweep_key(spec), f"Dimension sweep of {vectors.model_label(spec)}", work)
+    return compute(sweep_key(spec), f"Dimension sweep of {display_label(spec)}", work)
 
 
 def encoder_key(extra: str) -> tuple[str, ...]:

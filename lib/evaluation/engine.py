@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import UserError
-from lib.evaluation import embedders, metrics, retrieval, runs
+from lib.evaluation import metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
 
@@ -51,7 +51,7 @@ class EvaluationConfig:
     """What one evaluation runs.
 
     Attributes:
-        models: Model specs (see :mod:`lib.evaluation.embedders`).
+        models: Model specs (see :mod:`lib.evaluation.models`).
         k: The user's cut-off (adds nDCG@k, Recall@k, P@k).
         split: qrels split for BEIR folders.
         retrieve_k: Documents kept per query (≥ 100 for Recall@100 and MAP@100).
@@ -135,7 +135,7 @@ class ModelRun:
         sweep: Rows (dim, precision, index_bytes, metric, mean, ci_low, ci_high).
     """
 
-    info: embedders.ModelInfo
+    info: models.ModelInfo
     per_query: pd.DataFrame
     topk_idx: np.ndarray
     topk_scores: np.ndarray
@@ -205,12 +205,12 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     return _KEY_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
 
 
-def _keys_in_use(infos: list[embedders.ModelInfo], api_key: str | None) -> list[str]:
+def _keys_in_use(infos: list[models.ModelInfo], api_key: str | None) -> list[str]:
     """The API keys this evaluation may send (to scrub them from error texts)."""
     keys = [api_key] if api_key else []
     for info in infos:
         if info.kind == "openai":
-            found = embedders.find_api_key(info.options.get("api_key_env", "OPENAI_API_KEY"), api_key)
+            found = models.find_api_key(info.options.get("api_key_env", "OPENAI_API_KEY"), api_key)
             if found:
                 keys.append(found)
     return keys
@@ -296,7 +296,7 @@ def _score_model(
 
 
 def _run_dense(
-    model: embedders.Embedder,
+    model: models.Embedder,
     ds: Dataset,
     cfg: EvaluationConfig,
     stage: _Stage,
@@ -306,7 +306,7 @@ def _run_dense(
     k_ret = max(cfg.retrieve_k, cfg.k)
     cache = EmbeddingCache(info.cache_key) if cfg.use_cache else None
 
-    def enc(kind: embedders.Kind) -> Callable[[list[str]], np.ndarray]:
+    def enc(kind: models.Kind) -> Callable[[list[str]], np.ndarray]:
         return lambda texts: model.encode(texts, kind)
 
     def docs_progress(done: int, total: int) -> None:
@@ -386,7 +386,7 @@ def _run_dense(
 
 
 def _run_bm25(
-    model: embedders.BM25Retriever, ds: Dataset, cfg: EvaluationConfig, stage: _Stage,
+    model: models.Retriever, ds: Dataset, cfg: EvaluationConfig, stage: _Stage,
     load_s: float,
 ) -> ModelRun:
     k_ret = max(cfg.retrieve_k, cfg.k)
@@ -537,7 +537,7 @@ def evaluate(
     ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
                                                               limits=limits)
     report("resolving models", 0.0)
-    infos = [embedders.resolve(spec) for spec in config.models]
+    infos = [models.resolve(spec) for spec in config.models]
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     runs.start_run(
         db_path, run_id=run_id,
@@ -554,12 +554,12 @@ def evaluate(
             stage = _Stage(progress, i, len(infos), info.spec)
             stage("loading model", 0.0)
             t0 = time.perf_counter()
-            model = embedders.load(info, api_key=api_key)
+            model = models.load(info, api_key=api_key)
             load_s = time.perf_counter() - t0
-            if isinstance(model, embedders.BM25Retriever):
-                model_runs.append(_run_bm25(model, ds, config, stage, load_s))
-            else:
+            if isinstance(model, models.Embedder):
                 model_runs.append(_run_dense(model, ds, config, stage, load_s))
+            else:
+                model_runs.append(_run_bm25(model, ds, config, stage, load_s))
             del model
         report("comparing models", 1.0)
         summary, pairs, groups = _compare(model_runs, config)

