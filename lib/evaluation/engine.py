@@ -14,6 +14,9 @@ Public API:
   redacted before they are stored or re-raised (a server may echo the key it was sent).
 * :class:`EvaluationResult` — what :func:`evaluate` returns (also readable later with
   :func:`lib.evaluation.runs.load_run`).
+* :func:`encode_dataset` → :func:`dense_top_k` → :func:`score_top_k` — the dense pipeline
+  (embedding cache, exact top-k, pytrec_eval per query) that :func:`evaluate` runs for each
+  dense model; the Interview demos (:mod:`lib.interview.vectors`) run the same steps.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,9 +291,138 @@ def _latency(fn: Callable[[], Any], n: int) -> tuple[float | None, float | None]
     return float(p50), float(p95)
 
 
-def _score_model(
-    ds: Dataset, idx: np.ndarray, scores: np.ndarray, k: int
-) -> pd.DataFrame:
+def similarity_of(info: models.ModelInfo) -> str:
+    """The similarity to search a model's vectors with: its own if exact search supports it, else cosine.
+
+    Args:
+        info: The loaded model's identity.
+
+    Returns:
+        ``cosine``, ``dot`` or ``euclidean``.
+    """
+    return info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
+
+
+#: ``progress(side, done, total)`` while a dataset is encoded; ``side`` is ``documents``
+#: or ``queries``, and ``done == 0`` marks the start of a side.
+EncodeProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class EncodedDataset:
+    """A dataset's vectors from one dense model, and what encoding them took.
+
+    Attributes:
+        docs: Document vectors, dataset order.
+        queries: Query vectors, dataset order.
+        docs_seconds: Seconds spent encoding documents now (0 when all were cached).
+        queries_seconds: Seconds spent encoding queries now.
+        docs_per_s: Document throughput (measured now, or as recorded in the cache).
+        queries_per_s: Query throughput.
+        hits: Texts served from the embedding cache.
+        misses: Texts encoded now.
+    """
+
+    docs: np.ndarray = field(repr=False)
+    queries: np.ndarray = field(repr=False)
+    docs_seconds: float
+    queries_seconds: float
+    docs_per_s: float | None
+    queries_per_s: float | None
+    hits: int
+    misses: int
+
+
+def encode_dataset(
+    model: models.Embedder,
+    ds: Dataset,
+    *,
+    use_cache: bool = True,
+    chunk_size: int = 1024,
+    progress: EncodeProgress | None = None,
+) -> EncodedDataset:
+    """Embed a dataset's documents and queries, through the embedding cache when asked.
+
+    The evaluation and the Interview demos both call this, so they share cache entries.
+
+    Args:
+        model: A loaded dense model.
+        ds: The dataset.
+        use_cache: Read and write the embedding cache (keyed by the model's identity).
+        chunk_size: Texts per encode call and cache shard.
+        progress: ``progress(side, done, total)``.
+
+    Returns:
+        The vectors and the encoding statistics.
+    """
+    info = model.info
+    say = progress or (lambda _side, _done, _total: None)
+
+    def enc(kind: models.Kind) -> Callable[[list[str]], np.ndarray]:
+        return lambda texts: model.encode(texts, kind)
+
+    say("documents", 0, len(ds.doc_texts))
+    if use_cache:
+        cache = EmbeddingCache(info.cache_key)
+        d_emb, d_stats = cache.get_or_encode(
+            ds.doc_texts, info.document_prompt, enc("document"),
+            chunk_size=chunk_size, progress=lambda done, total: say("documents", done, total),
+        )
+        say("queries", 0, len(ds.query_texts))
+        q_emb, q_stats = cache.get_or_encode(
+            ds.query_texts, info.query_prompt, enc("query"), chunk_size=chunk_size
+        )
+        d_s, q_s = d_stats.encode_seconds, q_stats.encode_seconds
+        d_rate = d_stats.misses / d_s if d_stats.misses and d_s > 0 else d_stats.cached_rate
+        q_rate = q_stats.misses / q_s if q_stats.misses and q_s > 0 else q_stats.cached_rate
+        hits, misses = d_stats.hits + q_stats.hits, d_stats.misses + q_stats.misses
+    else:
+        t0 = time.perf_counter()
+        d_emb = model.encode(list(ds.doc_texts), "document")
+        d_s = time.perf_counter() - t0
+        say("queries", 0, len(ds.query_texts))
+        t0 = time.perf_counter()
+        q_emb = model.encode(list(ds.query_texts), "query")
+        q_s = time.perf_counter() - t0
+        d_rate = len(ds.doc_texts) / d_s if d_s > 0 else None
+        q_rate = len(ds.query_texts) / q_s if q_s > 0 else None
+        hits, misses = 0, len(ds.doc_texts) + len(ds.query_texts)
+    return EncodedDataset(d_emb, q_emb, d_s, q_s, d_rate, q_rate, hits, misses)
+
+
+def dense_top_k(
+    queries: np.ndarray, docs: np.ndarray, k: int, *, similarity: str, doc_ids: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact top-k of raw vectors (normalised here for cosine), ties broken by document id.
+
+    Args:
+        queries: Query vectors.
+        docs: Document vectors.
+        k: Documents kept per query.
+        similarity: ``cosine``, ``dot`` or ``euclidean``.
+        doc_ids: Document ids (the tie-break, as trec_eval orders).
+
+    Returns:
+        (indices, scores, prepared document matrix — the index that was searched).
+    """
+    d_prep = retrieval.prepare(docs, similarity)
+    q_prep = retrieval.prepare(queries, similarity)
+    idx, scores = retrieval.top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids)
+    return idx, scores, d_prep
+
+
+def score_top_k(ds: Dataset, idx: np.ndarray, scores: np.ndarray, k: int) -> pd.DataFrame:
+    """pytrec_eval per-query metrics of a top-k result against the dataset's judgements.
+
+    Args:
+        ds: The dataset (ids and qrels).
+        idx: (n_queries, n) document indices.
+        scores: Their scores.
+        k: The user's cut-off (adds nDCG@k, Recall@k, P@k).
+
+    Returns:
+        One row per query (indexed by query id), one column per metric.
+    """
     run = retrieval.to_run(ds.query_ids, ds.doc_ids, idx, scores)
     return metrics.per_query_metrics(ds.qrels, run, k)
 
@@ -302,51 +434,26 @@ def _run_dense(
     stage: _Stage,
     load_s: float,
 ) -> ModelRun:
-    info = model.info
     k_ret = max(cfg.retrieve_k, cfg.k)
-    cache = EmbeddingCache(info.cache_key) if cfg.use_cache else None
 
-    def enc(kind: models.Kind) -> Callable[[list[str]], np.ndarray]:
-        return lambda texts: model.encode(texts, kind)
+    def progress(side: str, done: int, total: int) -> None:
+        if side == "queries":
+            stage("encoding queries", 0.8)
+        elif done == 0:
+            stage("encoding documents", 0.0)
+        else:
+            stage(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
 
-    def docs_progress(done: int, total: int) -> None:
-        stage(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
-
-    stage("encoding documents", 0.0)
-    if cache is not None:
-        d_emb, d_stats = cache.get_or_encode(
-            ds.doc_texts, info.document_prompt, enc("document"),
-            chunk_size=cfg.encode_chunk, progress=docs_progress,
-        )
-        stage("encoding queries", 0.8)
-        q_emb, q_stats = cache.get_or_encode(
-            ds.query_texts, info.query_prompt, enc("query"), chunk_size=cfg.encode_chunk
-        )
-        d_s, q_s = d_stats.encode_seconds, q_stats.encode_seconds
-        d_rate = d_stats.misses / d_s if d_stats.misses and d_s > 0 else d_stats.cached_rate
-        q_rate = q_stats.misses / q_s if q_stats.misses and q_s > 0 else q_stats.cached_rate
-        hits, misses = d_stats.hits + q_stats.hits, d_stats.misses + q_stats.misses
-    else:
-        t0 = time.perf_counter()
-        d_emb = model.encode(list(ds.doc_texts), "document")
-        d_s = time.perf_counter() - t0
-        stage("encoding queries", 0.8)
-        t0 = time.perf_counter()
-        q_emb = model.encode(list(ds.query_texts), "query")
-        q_s = time.perf_counter() - t0
-        d_rate = len(ds.doc_texts) / d_s if d_s > 0 else None
-        q_rate = len(ds.query_texts) / q_s if q_s > 0 else None
-        hits, misses = 0, len(ds.doc_texts) + len(ds.query_texts)
+    enc = encode_dataset(model, ds, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress)
+    d_emb, q_emb = enc.docs, enc.queries
     info = model.info  # API models learn their dimension from the first answer
 
     stage("searching", 0.85)
-    sim = info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
+    sim = similarity_of(info)
     t0 = time.perf_counter()
-    d_prep = retrieval.prepare(d_emb, sim)
-    q_prep = retrieval.prepare(q_emb, sim)
-    idx, scores = retrieval.top_k(q_prep, d_prep, k_ret, similarity=sim, doc_ids=ds.doc_ids)
+    idx, scores, d_prep = dense_top_k(q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids)
     search_s = time.perf_counter() - t0
-    per_query = _score_model(ds, idx, scores, cfg.k)
+    per_query = score_top_k(ds, idx, scores, cfg.k)
 
     stage("timing single queries", 0.9)
     n_lat = cfg.latency_queries_api if info.kind == "openai" else cfg.latency_queries
@@ -367,7 +474,7 @@ def _run_dense(
             q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids,
             dims=list(cfg.sweep_dims) if cfg.sweep_dims else None,
         ):
-            pq = _score_model(ds, var.idx, var.scores, cfg.k)
+            pq = score_top_k(ds, var.idx, var.scores, cfg.k)
             for m in SWEEP_METRICS:
                 ci = metrics.bootstrap_ci(pq[m].to_numpy(), n_resamples=cfg.bootstrap_resamples,
                                           confidence=cfg.confidence, seed=cfg.seed)
@@ -376,10 +483,10 @@ def _run_dense(
                                    "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
     usage = model.usage()
     cost = CostOfUse(
-        load_s=load_s, encode_docs_s=d_s, encode_queries_s=q_s, search_s=search_s,
-        docs_per_s=d_rate, queries_per_s=q_rate, latency_p50_ms=p50, latency_p95_ms=p95,
-        index_bytes=int(d_prep.nbytes), api_tokens=usage.tokens, api_requests=usage.requests,
-        api_cost_usd=usage.cost_usd, cache_hits=hits, cache_misses=misses,
+        load_s=load_s, encode_docs_s=enc.docs_seconds, encode_queries_s=enc.queries_seconds,
+        search_s=search_s, docs_per_s=enc.docs_per_s, queries_per_s=enc.queries_per_s,
+        latency_p50_ms=p50, latency_p95_ms=p95, index_bytes=int(d_prep.nbytes), api_tokens=usage.tokens,
+        api_requests=usage.requests, api_cost_usd=usage.cost_usd, cache_hits=enc.hits, cache_misses=enc.misses,
     )
     stage("done", 1.0)
     return ModelRun(info, per_query, idx, scores, cost, pd.DataFrame(sweep_rows))
@@ -404,7 +511,7 @@ def _run_bm25(
         order = sorted(range(idx.shape[1]), key=lambda j: (scores[r, j], ids[idx[r, j]]),
                        reverse=True)
         idx[r], scores[r] = idx[r, order], scores[r, order]
-    per_query = _score_model(ds, idx, scores, cfg.k)
+    per_query = score_top_k(ds, idx, scores, cfg.k)
     sample = list(ds.query_texts[: max(1, cfg.latency_queries)])
     counter = iter(range(10**9))
     p50, p95 = _latency(
