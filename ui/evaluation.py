@@ -31,7 +31,6 @@ from lib.evaluation.models import display_label, find_api_key, local_specs, spec
 from ui import data
 
 DEMO_DIR = DATA_DIR / "demo"
-API_KEY = "ev_api_key"  # session only: never stored, logged or put in a report
 SHORTLIST_KEY = "ems_shortlist"
 ASSUMPTIONS_KEY = "ems_cost_assumptions"
 OVERRIDES_KEY = "ems_price_overrides"
