@@ -253,3 +253,20 @@ def test_fresh_install_through_the_router(tmp_path: Path, monkeypatch: pytest.Mo
     links = [p.value for p in at.page_link]
     assert "Decision wizard: the same questions, your answers → a shortlist" in links
     assert "Cost page: API vs self-hosted for your volumes" in links
+
+
+def test_demo_store_is_bounded_lru_and_keeps_first_stored_order() -> None:
+    from ui.interview import STORE_SIZE, DemoStore
+
+    assert STORE_SIZE > 0
+    s = DemoStore(size=3)
+    s[("a",)], s[("b",)], s[("c",)] = 1, 2, 3
+    assert s.get(("a",)) == 1  # read: "a" is now the most recently used
+    s[("d",)] = 4  # over the bound: the least recently used ("b") goes
+    assert len(s) == 3 and s.get(("b",)) is None
+    assert [k for k, _ in s.items()] == [("a",), ("c",), ("d",)]
+    s[("c",)] = 30  # storing again keeps its first-stored place, as a dict does
+    assert s.items() == [(("a",), 1), (("c",), 30), (("d",), 4)]
+    for i in range(10):
+        s[("x", str(i))] = i
+    assert len(s) == 3 and [k for k, _ in s.items()] == [("x", "7"), ("x", "8"), ("x", "9")]
