@@ -136,16 +136,6 @@ def test_delete_run(minilm_run, tmp_path, subset):
     assert all(v == 0 for v in runs.row_counts(db).values())
 
 
-def test_resolve_prompts_from_mteb_meta():
-    meta = models.mteb_meta("intfloat/multilingual-e5-small")
-    assert meta["prompts"] == {"query": "query: ", "document": "passage: "}
-    info = models.resolve("sentence-transformers/all-MiniLM-L6-v2")
-    assert info.query_prompt == "" and info.similarity == "cosine"
-    assert models.resolve("minilm").cache_key == info.cache_key
-    custom = models.resolve("minilm?query_prompt=q:%20")
-    assert custom.query_prompt == "q: "
-
-
 def test_cli_evaluate_json_and_table(tmp_path, capsys):
     pairs = tmp_path / "pairs.jsonl"
     rows = [{"query": f"topic {i} question", "document": f"document about topic {i}"}
