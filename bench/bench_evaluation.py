@@ -120,10 +120,10 @@ def main() -> int:
 
     from sentence_transformers import SentenceTransformer
 
-    from lib.evaluation import datasets, embedders, engine
+    from lib.evaluation import datasets, engine, models
 
     ds = datasets.load_dataset(args.data)
-    info = embedders.resolve("minilm")
+    info = models.resolve("minilm")
     path = info.options["_path"]
     print(f"data: {len(ds.doc_ids)} docs, {len(ds.query_ids)} queries; model {info.name} "
           f"from {info.source}", flush=True)

@@ -37,46 +37,12 @@ from lib.errors import UserError
 from lib.evaluation import runs
 from lib.evaluation.datasets import Dataset, DatasetError, load_dataset
 from lib.evaluation.metrics import paired_comparison
+from lib.evaluation.models import display_label, mteb_name
 
 #: The benchmark whose Retrieval mean stands for "the leaderboard" in rank comparisons.
 MTEB_BENCHMARK = "MTEB(eng, v2)"
-#: mteb's name for the BM25 baseline.
-MTEB_BM25 = "mteb/baseline-bm25s"
 #: Characters per token for the rough token estimate of a corpus (English text, BPE).
 CHARS_PER_TOKEN = 4.0
-
-
-# --------------------------------------------------------------------------- names
-
-
-def mteb_name(kind: str, name: str) -> str:
-    """The mteb model name for an evaluated model (to look up leaderboard rows, prices).
-
-    Args:
-        kind: ``sentence-transformers``, ``openai`` or ``bm25`` (the run's model kind).
-        name: The run's canonical model name.
-
-    Returns:
-        E.g. ``sentence-transformers/all-MiniLM-L6-v2``, ``openai/text-embedding-3-small``,
-        ``mteb/baseline-bm25s``.
-    """
-    if kind == "bm25":
-        return MTEB_BM25
-    if kind == "openai" and "/" not in name:
-        return f"openai/{name}"
-    return name
-
-
-def short_label(spec: str) -> str:
-    """A short display label for a model spec (hub org and options dropped)."""
-    base = spec.split("?", 1)[0]
-    if base.lower() in ("bm25", "bm25s"):
-        return "BM25"
-    if base.lower() == "minilm":
-        return "all-MiniLM-L6-v2"
-    if base.startswith("openai:"):
-        base = base.split(":", 1)[1]
-    return base.rstrip("/").split("/")[-1] or spec
 
 
 # --------------------------------------------------------------------------- tables
@@ -101,7 +67,7 @@ def model_table(stored: runs.StoredRun, metric: str) -> pd.DataFrame:
         rows.append(
             {
                 "model": m.model,
-                "label": short_label(str(m.model)),
+                "label": display_label(str(m.model)),
                 "kind": m.kind,
                 "name": m.name,
                 "mteb_name": mteb_name(str(m.kind), str(m.name)),
@@ -150,7 +116,7 @@ def metrics_display(stored: runs.StoredRun, metrics: Sequence[str] | None = None
     )
     rows = []
     for model, r in wide.iterrows():
-        row: dict[str, Any] = {"Model": short_label(str(model)), "Spec": model}
+        row: dict[str, Any] = {"Model": display_label(str(model)), "Spec": model}
         for m in wanted:
             row[m] = r.get(m)
             row[f"{m} 95 % CI"] = f"{r.get(f'{m} low'):.3f} – {r.get(f'{m} high'):.3f}"
@@ -176,7 +142,7 @@ def significance_lines(stored: runs.StoredRun, metric: str) -> list[str]:
     out = []
     p = stored.pairs[stored.pairs["metric"] == metric]
     for r in p.itertuples(index=False):
-        a, b = short_label(str(r.model_a)), short_label(str(r.model_b))
+        a, b = display_label(str(r.model_a)), display_label(str(r.model_b))
         if r.mean_diff < 0:
             a, b = b, a
         diff, lo, hi = r.mean_diff, r.ci_low, r.ci_high
@@ -996,7 +962,7 @@ def build_report(
         examples = pd.DataFrame({
             "query_id": top["query_id"],
             "query": [qt.get(q, "") for q in top["query_id"]],
-            **{short_label(str(m)): top[m].round(3) for m in first.models["model"] if m in top.columns},
+            **{display_label(str(m)): top[m].round(3) for m in first.models["model"] if m in top.columns},
             "spread": top["spread"].round(3),
         })
     figs: dict[str, go.Figure] = {}

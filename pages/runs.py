@@ -11,6 +11,7 @@ import streamlit as st
 from lib import report
 from lib.errors import UserError
 from lib.evaluation import runs
+from lib.evaluation.models import display_label
 from ui import data, ensure_router
 from ui import evaluation as ev
 
@@ -87,7 +88,7 @@ with tab_compare:
             for line in cmp.changes:
                 st.markdown(f"- {line}")
             t = cmp.table.copy()
-            t["model"] = t["model"].map(report.short_label)
+            t["model"] = t["model"].map(display_label)
             t["significant"] = t["significant"].map({True: "yes", False: "no"}).fillna("—")
             st.dataframe(
                 t, hide_index=True, width="stretch",

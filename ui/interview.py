@@ -3,14 +3,17 @@
 Leaderboard-based walkthroughs are cheap (milliseconds on cached summary tables) and are
 computed on every visit. The model-based demos (embedding the demo corpus, fine-tuning)
 run when the user presses their button; their results are kept for the life of the server
-process in one shared store, so a second visit — from any session — shows them at once
-without re-running anything. Across restarts the embedding cache on disk makes a re-run
+process in one shared, bounded store (:class:`DemoStore`, the :data:`STORE_SIZE` most
+recently used), so a second visit — from any session — shows them at once without
+re-running anything. Across restarts the embedding cache on disk makes a re-run
 encode nothing.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +24,7 @@ import streamlit as st
 from lib import cost, pricing
 from lib.errors import UserError
 from lib.evaluation import datasets, runs
+from lib.evaluation.models import display_label
 from lib.interview import content, facts, ranks, tradeoffs, vectors
 from lib.interview import finetune as ft
 from ui import data
@@ -137,10 +141,54 @@ def run_demo_evaluation() -> str:
 # --------------------------------------------------------------------------- live demos
 
 
+#: Live-demo results kept per server process; the least recently used goes first beyond this
+#: (the encoder demo is keyed by the user's own text, so the keys are not a fixed set).
+STORE_SIZE = 32
+
+
+class DemoStore:
+    """Bounded, thread-safe results of the live demos, shared by all sessions.
+
+    Beyond ``size`` entries the least recently used (stored or read) is dropped.
+    :meth:`items` lists entries in the order they were first stored, as a ``dict`` would.
+    """
+
+    def __init__(self, size: int = STORE_SIZE) -> None:
+        self.size = size
+        self._data: dict[tuple[str, ...], Any] = {}
+        self._used: OrderedDict[tuple[str, ...], None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> Any | None:
+        """The result under ``key`` (now the most recently used), or None."""
+        with self._lock:
+            if key not in self._data:
+                return None
+            self._used.move_to_end(key)
+            return self._data[key]
+
+    def __setitem__(self, key: tuple[str, ...], value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._used[key] = None
+            self._used.move_to_end(key)
+            while len(self._used) > self.size:
+                oldest, _ = self._used.popitem(last=False)
+                del self._data[oldest]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def items(self) -> list[tuple[tuple[str, ...], Any]]:
+        """(key, result) pairs in first-stored order (a snapshot)."""
+        with self._lock:
+            return list(self._data.items())
+
+
 @st.cache_resource(show_spinner=False)
-def _store() -> dict[tuple[str, ...], Any]:
+def _store() -> DemoStore:
     """Results of the live demos for this server process, shared by all sessions."""
-    return {}
+    return DemoStore()
 
 
 def cached(key: tuple[str, ...]) -> Any | None:
@@ -181,7 +229,7 @@ def run_cross(index_model: str = vectors.MINILM, query_model: str = vectors.NANO
         old, new = vectors.embed_dataset(ds, index_model), vectors.embed_dataset(ds, query_model)
         return cross, vectors.migration_curve(ds, old, new)
 
-    label = f"Indexing with {vectors.model_label(index_model)}, querying with {vectors.model_label(query_model)}"
+    label = f"Indexing with {display_label(index_model)}, querying with {display_label(query_model)}"
     return compute(cross_key(index_model, query_model), label, work)
 
 
@@ -199,7 +247,7 @@ def run_sweep(spec: str) -> vectors.SweepResult:
         progress("scoring truncated and quantised vectors", 0.85)
         return vectors.dimension_sweep(ds, vecs, assumptions=ev.assumptions())
 
-    return compute(sweep_key(spec), f"Dimension sweep of {vectors.model_label(spec)}", work)
+    return compute(sweep_key(spec), f"Dimension sweep of {display_label(spec)}", work)
 
 
 def encoder_key(extra: str) -> tuple[str, ...]:

@@ -79,7 +79,7 @@ def register(subparsers: Any) -> None:
     v.add_argument("--data", required=True, help="BEIR folder/zip or corpus file")
     v.add_argument("--model", required=True, help="openai:MODEL?base_url=…")
     v.add_argument("--n", type=int, default=100, help="documents to sample, one question each (default 100)")
-    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--seed", type=int, default=0, help="the random draw of the document sample (default 0)")
     v.add_argument("--prompt-file", default=None, help="a prompt with {passage} (default: shown by --dry-run)")
     v.add_argument("--name", default=None)
     v.add_argument("--dry-run", action="store_true", help="print the prompt and estimate and stop")

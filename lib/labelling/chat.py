@@ -1,10 +1,10 @@
 """An OpenAI-compatible chat model: spec, client, errors, token counts and cost estimates.
 
-Specs look like the embedding APIs' (:mod:`lib.evaluation.embedders`):
+Specs look like the embedding APIs' (:mod:`lib.evaluation.models`):
 ``openai:MODEL?base_url=…&api_key_env=…&timeout=…&max_retries=…`` plus
 ``price_per_mtok`` (USD per million input tokens), ``output_price_per_mtok`` (per million
 output tokens) and ``temperature``. The key comes from the session, the environment or
-``.streamlit/secrets.toml`` (:func:`lib.evaluation.embedders.find_api_key`) and is never
+``.streamlit/secrets.toml`` (:func:`lib.evaluation.models.find_api_key`) and is never
 stored, shown or logged: every error text passes :func:`lib.evaluation.engine.redact`.
 
 The ``openai`` client retries 429, 5xx and timeouts itself (``max_retries``, exponential
@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from lib.errors import UserError
-from lib.evaluation import embedders, engine
+from lib.evaluation import engine
+from lib.evaluation import models as registry
 
 _OPTIONS = {"base_url", "api_key_env", "timeout", "max_retries", "price_per_mtok",
             "output_price_per_mtok", "temperature"}
@@ -78,7 +79,7 @@ def resolve_chat(spec: str) -> ChatSpec:
     Raises:
         UserError: If the spec is not ``openai:…`` or an option is unknown or malformed.
     """
-    name, opts = embedders.parse_spec(spec)
+    name, opts = registry.parse_spec(spec)
     if not name.lower().startswith("openai:"):
         raise UserError(
             f"chat model {spec!r}: use an OpenAI-compatible chat model, openai:MODEL[?base_url=URL] "
@@ -305,7 +306,7 @@ class ChatClient:
         """
         import openai
 
-        key = embedders.find_api_key(self.spec.api_key_env, self.api_key)
+        key = registry.find_api_key(self.spec.api_key_env, self.api_key)
         if not key:
             if "api.openai.com" in self.spec.base_url and not _is_local(self.spec.base_url):
                 raise UserError(

