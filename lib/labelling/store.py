@@ -690,6 +690,30 @@ def progress(db: DbPath, set_id: str) -> pd.DataFrame:
     return df[["judge", "kind", "judged", "total", "share", "queries_done", "n_queries", "outside_pool"]]
 
 
+def judge_progress(db: DbPath, set_id: str, judge: str) -> tuple[int, int]:
+    """One judge's progress on the pool, cheaply (what a judging page shows after every click).
+
+    The same numbers as :func:`progress`'s ``judged`` and ``total`` for that judge, without
+    the per-query and per-judge breakdown.
+
+    Args:
+        db: DuckDB file.
+        set_id: The set.
+        judge: The judge.
+
+    Returns:
+        (pooled pairs the judge has graded, pooled pairs).
+    """
+    with store.connect(db) as cur:
+        row = cur.execute(
+            "WITH p AS (SELECT DISTINCT query_id, doc_id FROM label_pool WHERE set_id = ?),"
+            " j AS (SELECT DISTINCT query_id, doc_id FROM label_judgements WHERE set_id = ? AND judge = ?)"
+            " SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM p JOIN j USING (query_id, doc_id))",
+            [set_id, set_id, judge],
+        ).fetchall()[0]
+    return int(row[1]), int(row[0])
+
+
 def next_query(db: DbPath, set_id: str, judge: str, exclude: Iterable[str] = ()) -> str | None:
     """Where the judge resumes: the first query (input order) with a pooled pair they have not graded.
 
