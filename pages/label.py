@@ -2,7 +2,7 @@
 
 Thin page: widgets → ui.labelling (uploads, long work with progress, the judging panel) →
 lib.labelling → render. The chosen set and the judge's name are bound to the URL, so a
-reload (or the same link in a second tab) resumes where the judge stopped; every grade is
+reload (or the same link in a second tab, ``/label?set=…&lab_judge=…``) resumes where the judge stopped; every grade is
 in DuckDB the moment it is given.
 """
 
@@ -21,7 +21,7 @@ from ui import labelling as lab
 ensure_router()
 
 NEW = "new"
-SET = "lab_set"  # bound to the URL (?lab_set=…)
+SET = "lab_set"  # the chosen set, kept in the URL as ?set=…
 NEXT_SET = "lab_next_set"  # a set just created: selected on the next run
 COLLECTION = "lab_collection"  # validated documents (+ queries) not pooled yet
 ss = st.session_state
@@ -32,14 +32,21 @@ st.caption(
     "queries (TREC style), grade each candidate 0 / 1 / 2 — blind, in a shuffled order — alone, with "
     "colleagues or with an LLM's help, and evaluate the models on the labels you made."
 )
+sets = lstore.list_sets(lab.db())
+ids = [NEW, *map(str, sets["set_id"])]
 if NEXT_SET in ss:
     ss[SET] = ss.pop(NEXT_SET)
-sets = lstore.list_sets(lab.db())
+elif SET not in ss or ss[SET] not in ids:  # a reload or a shared link: the URL names the set
+    ss[SET] = st.query_params.get("set") if st.query_params.get("set") in ids else NEW
 set_id = st.selectbox(
-    "Label set", [NEW, *sets["set_id"]], key=SET, bind="query-params",
+    "Label set", ids, key=SET,
     format_func=lambda s: "➕ A new set from documents and queries" if s == NEW else lab.set_label(s, sets),
     help="Sets are kept in the database; pick one to go on judging where you (or a colleague) stopped.",
 )
+if set_id == NEW:
+    st.query_params.pop("set", None)
+elif st.query_params.get("set") != set_id:
+    st.query_params["set"] = set_id
 
 
 def api_key_input(key: str) -> str | None:
