@@ -2,7 +2,7 @@
 
 Thin page: widgets → ui.labelling (uploads, long work with progress, the judging panel) →
 lib.labelling → render. The chosen set and the judge's name are bound to the URL, so a
-reload (or the same link in a second tab, ``/label?set=…&lab_judge=…``) resumes where the judge stopped; every grade is
+reload (or the same link in a second tab, ``/label?set=…&judge=…``) resumes where the judge stopped; every grade is
 in DuckDB the moment it is given.
 """
 
@@ -40,7 +40,7 @@ elif SET not in ss or ss[SET] not in ids:  # a reload or a shared link: the URL 
     ss[SET] = st.query_params.get("set") if st.query_params.get("set") in ids else NEW
 set_id = st.selectbox(
     "Label set", ids, key=SET,
-    format_func=lambda s: "➕ A new set from documents and queries" if s == NEW else lab.set_label(s, sets),
+    format_func=lambda s: "New set: from documents and queries" if s == NEW else lab.set_label(s, sets),
     help="Sets are kept in the database; pick one to go on judging where you (or a colleague) stopped.",
 )
 if set_id == NEW:
@@ -163,7 +163,9 @@ if info.n_synthetic:
 st.subheader("2 · Pool")
 stats = lpool.pool_stats(lab.db(), set_id)
 lab.render_pool(stats)
-with st.expander("Add retrievers to the pool", expanded=stats.size <= stats.n_queries):
+c_size, c_more = st.columns(2)
+c_size.expander("Pool size per query").dataframe(stats.per_query, hide_index=True, width="stretch", height=220)
+with c_more.expander("Add retrievers to the pool", expanded=stats.size <= stats.n_queries):
     choice = pool_form("lab_more", "Add to the pool")
     if choice:
         try:
@@ -173,8 +175,15 @@ with st.expander("Add retrievers to the pool", expanded=stats.size <= stats.n_qu
             st.error(f"**Pooling failed; the pool is unchanged:** {ev.md_plain(exc)}")
 
 st.subheader("3 · Judge")
-judge = st.text_input("Your name (the judge)", key="lab_judge", bind="query-params", max_chars=100,
-                      placeholder="e.g. alice", help="Stored with every grade; two judges on the same pairs → kappa.")
+if "lab_judge" not in ss:  # a reload or a shared link: the URL names the judge
+    ss["lab_judge"] = str(st.query_params.get("judge", ""))[:100]
+judge = st.text_input("Your name (the judge)", key="lab_judge", max_chars=100, placeholder="e.g. alice",
+                      help="Stored with every grade; two judges on the same pairs → kappa.")
+if st.query_params.get("judge", "") != judge.strip():
+    if judge.strip():
+        st.query_params["judge"] = judge.strip()
+    else:
+        st.query_params.pop("judge", None)
 if judge.strip():
     try:
         lab.render_judging(set_id, lstore.check_judge(judge))
@@ -216,7 +225,8 @@ lab.render_status(set_id)
 st.subheader("6 · Evaluate with these labels")
 try:
     ds = lab.labelled(set_id)
-    st.caption(f"{ds.n_qrels:,} judgements on {len(ds.query_ids):,} queries with a relevant document "
+    nq = len(ds.query_ids)
+    st.caption(f"{ds.n_qrels:,} judgements on {nq:,} {'query' if nq == 1 else 'queries'} with a relevant document "
                "(unjudged documents count as not relevant). " + " · ".join(ev.md_plain(n) for n in ds.notes[1:]))
     c1, c2 = st.columns(2)
     if c1.button("Evaluate with these labels", key="lab_evaluate", type="primary", icon=":material/science:"):

@@ -134,18 +134,13 @@ def llm_run(set_id: str, model: str, pairs: pd.DataFrame, api_key: str | None) -
 
 
 def render_pool(stats: lpool.PoolStats) -> None:
-    """Pool size overall and per query, and what each system contributed alone."""
+    """Pool size overall and per query (one line, before judging), and what each system found alone."""
     systems = ", ".join(f"{s} (top {d})" for s, d in stats.systems if s != synth.SOURCE_SYSTEM)
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Pairs to judge", f"{stats.size:,}", help="Distinct (query, document) pairs in the pool.")
-    c2.metric("Queries", f"{stats.n_queries:,}")
     no_overlap = stats.max_size / max(stats.n_queries, 1)
-    c3.metric("Per query (mean)", f"{stats.mean_per_query:.1f}",
-              help=f"With no overlap between the retrievers it would be {no_overlap:.1f}.")
+    st.markdown(f"**{stats.size:,} pairs to judge** · {stats.n_queries:,} queries · "
+                f"{stats.mean_per_query:.1f} per query (without any overlap between the retrievers: {no_overlap:.1f})")
     st.caption(f"Pooled: {ev.md_plain(systems) or 'only the synthetic source documents'}. Pairs only one "
                "retriever found: " + (", ".join(f"{ev.md_plain(s)} {n:,}" for s, n in stats.unique.items()) or "—"))
-    with st.expander("Pool size per query", expanded=False):
-        st.dataframe(stats.per_query, hide_index=True, width="stretch", height=220)
 
 
 # --------------------------------------------------------------------------- judging
@@ -225,7 +220,7 @@ def render_judging(set_id: str, judge: str) -> None:
     cols = st.columns(6)
     for g in lstore.GRADES:
         cols[g].button(GRADE_LABELS[g], key=f"lab_grade_{g}", shortcut=str(g), on_click=_grade,
-                       args=(set_id, q, doc_id, judge, g), type="primary" if g else "secondary", width="stretch")
+                       args=(set_id, q, doc_id, judge, g), width="stretch")
     cols[3].button("Skip", key="lab_skip", shortcut="S", on_click=_skip_doc, args=(set_id, judge, q, doc_id),
                    help="Pass over this document for now (this session).", width="stretch")
     cols[4].button("Skip query", key="lab_skip_query", shortcut="Q", on_click=_skip_query, args=(set_id, judge, q),
@@ -263,9 +258,13 @@ def render_status(set_id: str) -> None:
     if prog.empty:
         st.info("No judgements yet.")
         return
-    st.dataframe(prog, hide_index=True, width="stretch",
-                 column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0,
-                                                                         max_value=1)})
+    cc = st.column_config
+    st.dataframe(prog, hide_index=True, width="stretch", column_config={
+        "judged": cc.NumberColumn("pairs judged"), "total": cc.NumberColumn("pool size"),
+        "share": cc.ProgressColumn("share", format="percent", min_value=0, max_value=1),
+        "queries_done": cc.NumberColumn("queries done"), "n_queries": cc.NumberColumn("queries"),
+        "outside_pool": cc.NumberColumn("outside the pool", help="Pairs graded that no pooled retriever found."),
+    })
     ags = agreement.all_agreements(db(), set_id)
     if ags:
         st.caption("Agreement (Landis & Koch: 0.4–0.6 moderate, 0.6–0.8 substantial; TREC assessors agree at "
