@@ -220,6 +220,7 @@ with st.expander("Let a chat model grade pairs (UMBRELA prompt, one pair per req
                "letting the LLM grade the rest.")
 
 st.subheader("5 · Judges and agreement")
+st.caption("As of the last page update (grading refreshes only the judging panel above).")
 lab.render_status(set_id)
 
 st.subheader("6 · Evaluate with these labels")

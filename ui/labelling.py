@@ -195,8 +195,13 @@ def _current(set_id: str, judge: str) -> tuple[str, pd.DataFrame, pd.DataFrame] 
             focus = None
 
 
+@st.fragment
 def render_judging(set_id: str, judge: str) -> None:
-    """One query at a time, one candidate at a time: grade by click or keys 0/1/2, S skip, Q skip query, U undo."""
+    """One query at a time, one candidate at a time: grade by click or keys 0/1/2, S skip, Q skip query, U undo.
+
+    A fragment: a grade reruns only this panel (save, progress, next candidate — a few
+    database reads), not the pool, status and export sections of the page.
+    """
     ss = st.session_state
     flash = ss.pop(FLASH, None)
     if flash:
@@ -210,7 +215,7 @@ def render_judging(set_id: str, judge: str) -> None:
         return
     q, cands, todo = cur
     doc_id, text = str(todo.iloc[0]["doc_id"]), str(todo.iloc[0]["text"])
-    qtext = lstore.queries(db(), set_id).set_index("query_id").loc[q, "text"]
+    qtext = lstore.query_text(db(), set_id, q)
     position = int(cands.index[cands["doc_id"] == doc_id][0]) + 1
     st.markdown(f"**Query {ev.md_plain(q)}:** {ev.md_plain(qtext)}")
     st.caption(f"Candidate {position} of {len(cands)} for this query (shuffled; the retrievers are not shown) · "

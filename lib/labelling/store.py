@@ -348,6 +348,28 @@ def queries(db: DbPath, set_id: str) -> pd.DataFrame:
         ).df()
 
 
+def query_text(db: DbPath, set_id: str, query_id: str) -> str:
+    """One query's text.
+
+    Args:
+        db: DuckDB file.
+        set_id: The set.
+        query_id: The query.
+
+    Returns:
+        The text.
+
+    Raises:
+        UserError: If the set has no such query.
+    """
+    with store.connect(db) as cur:
+        rows = cur.execute("SELECT text FROM label_queries WHERE set_id = ? AND query_id = ?",
+                           [set_id, query_id]).fetchall()
+    if not rows:
+        raise UserError(f"label set {set_id!r} has no query {query_id!r}")
+    return str(rows[0][0])
+
+
 # --------------------------------------------------------------------------- pool
 
 
