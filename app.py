@@ -20,6 +20,7 @@ PAGES = [
     ("pages/leaderboard.py", "Leaderboard", ":material/leaderboard:", "Choose"),
     ("pages/decision.py", "Decision wizard", ":material/account_tree:", "Choose"),
     ("pages/cost.py", "Cost", ":material/payments:", "Choose"),
+    ("pages/label.py", "Label your data", ":material/rule:", "Evaluate"),
     ("pages/evaluate.py", "Evaluate on your data", ":material/science:", "Evaluate"),
     ("pages/runs.py", "Runs", ":material/history:", "Evaluate"),
     ("pages/report.py", "Report", ":material/description:", "Evaluate"),

@@ -2,8 +2,10 @@
 
 What a Label page does for each click, measured in process on a fresh DuckDB file:
 save the judgement (:func:`lib.labelling.store.record_judgement`, its own transaction),
-then fetch what the page shows next — the progress (:func:`progress`), where to resume
-(:func:`next_query`) and the next query's blind candidates (:func:`candidates`). Also
+then fetch what the page shows next — the judge's progress (:func:`judge_progress`), where
+to resume (:func:`next_query`), the next query's blind candidates (:func:`candidates`) and
+the query texts. The full per-judge table (:func:`progress`, the page's status section) is
+timed separately. Also
 times an undo. 1,000 pairs = 100 queries × 10 candidates (a depth-10 pool of one model,
 or two overlapping ones), all judged one by one.
 
@@ -51,7 +53,7 @@ def main() -> int:
     hits = pd.DataFrame([(f"q{i}", f"d{(i * 7 + j) % n_docs}", j + 1, 1.0) for i in range(n_q)
                          for j in range(args.per_query)], columns=["query_id", "doc_id", "rank", "score"])
     lstore.add_pool(db, sid, "bm25", "{}", args.per_query, hits)
-    save, show, click = [], [], []
+    save, show, click, full = [], [], [], []
     t_all = time.perf_counter()
     q = lstore.next_query(db, sid, "alice")
     while q is not None:
@@ -60,11 +62,15 @@ def main() -> int:
             t0 = time.perf_counter()
             lstore.record_judgement(db, sid, q, d, "alice", i % 3)
             t1 = time.perf_counter()
-            lstore.progress(db, sid)
+            lstore.judge_progress(db, sid, "alice")  # what the Label page shows after a click
             nxt = lstore.next_query(db, sid, "alice")
             if nxt is not None:
                 lstore.candidates(db, sid, nxt, "alice")
+                lstore.query_text(db, sid, nxt)
             t2 = time.perf_counter()
+            if len(full) < 100:  # the full per-judge table (status section), sampled
+                lstore.progress(db, sid)
+                full.append(time.perf_counter() - t2)
             save.append(t1 - t0)
             show.append(t2 - t1)
             click.append(t2 - t0)
@@ -79,6 +85,7 @@ def main() -> int:
     print(f"judged {len(click):,} pairs ({n_q} queries x {args.per_query}) one by one in {total:.1f} s")
     print(f"save one judgement (own transaction):     {_ms(save)}")
     print(f"progress + resume + next candidates:      {_ms(show)}")
+    print(f"full progress table (per judge, sampled): {_ms(full)}")
     print(f"whole click (save + what the page shows): {_ms(click)}")
     print(f"undo:                                     {_ms(undo)}")
     print(f"after 20 undos: {int(prog['judged'])}/{int(prog['total'])} judged")

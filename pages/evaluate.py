@@ -13,15 +13,15 @@ import streamlit as st
 
 from lib.errors import UserError
 from lib.evaluation import datasets
-from ui import ensure_router
+from ui import ensure_router, state
 from ui import evaluation as ev
 
 ensure_router()
 
 PENDING = "ev_pending"  # choices of a submitted form, consumed by the next run of the script
-DATASET = "ev_dataset"  # the validated Dataset
-RUN_ID = "ev_run_id"  # the run shown below
-KEY_VALUE = "ev_api_key_value"  # the API key (session only; survives page switches)
+DATASET = state.EV_DATASET  # the validated Dataset (the Label page may put a labelled set here)
+RUN_ID = state.EV_RUN_ID  # the run shown below
+KEY_VALUE = state.API_KEY_VALUE  # the API key (session only; survives page switches)
 FAILED = "ev_failed"  # a failed run's choices and error, shown after the rerun that re-enables the form
 
 ss = st.session_state
@@ -48,6 +48,17 @@ with c_demo:
     if st.button("Use the demo dataset", key="ev_demo", disabled=running, icon=":material/dataset:"):
         ss[DATASET] = ev.demo_dataset()
         ss.pop(RUN_ID, None)
+    labelled = ev.label_sets()
+    if labelled:  # sets judged on the Label page (label:SET)
+        chosen_set = st.selectbox("…or a labelled set", list(labelled), format_func=labelled.get, key="ev_label_set",
+                                  disabled=running)
+        if st.button("Use this labelled set", key="ev_use_label", disabled=running, icon=":material/rule:"):
+            try:
+                ss[DATASET] = ev.labelled_dataset(str(chosen_set))
+                ss.pop(RUN_ID, None)
+            except UserError as exc:
+                ss.pop(DATASET, None)
+                st.error(f"**This labelled set cannot be used yet:** {ev.md_plain(exc)}")
 with c_up:
     files = st.file_uploader(
         "…or upload your own",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,29 @@ def test_same_errors_as_datasets(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DatasetError, match="missing corpus"):
         load_collection(tmp_path / "empty")
+
+
+def test_uploaded_collection_is_staged_like_evaluation_uploads(tmp_path):
+    from lib.errors import UserError
+    from lib.evaluation import uploads
+
+    corpus = uploads.Upload("My Docs.jsonl", Path(DEMO, "corpus.jsonl").read_bytes())
+    queries = uploads.Upload("questions.txt", b"how do I reset my password\nvpn?\n")
+    c = uploads.save_collection(corpus, queries, max_bytes=10**7, root=tmp_path)
+    assert (c.name, len(c.doc_ids), c.query_texts, c.query_source) == (
+        "My Docs", 149, ("how do I reset my password", "vpn?"), "file")
+    first = list(tmp_path.iterdir())
+    assert len(first) == 1 and c.source.startswith(str(first[0]))  # the kept copy, never the staging folder
+    pasted = uploads.save_collection(corpus, None, ["one", "two"], max_bytes=10**7, root=tmp_path)
+    assert pasted.query_texts == ("one", "two") and pasted.query_source == "pasted"
+    kept = sorted(p.name for p in tmp_path.iterdir())  # corpus + queries file, and the corpus alone
+    assert len(kept) == 2
+    with pytest.raises(UserError) as info:
+        uploads.save_collection(uploads.Upload("bad.jsonl", b'{"_id": "a", "text": "x"}\n{"_id": \n'),
+                                max_bytes=10**7, root=tmp_path)
+    assert "bad.jsonl" in str(info.value) and "line 2" in str(info.value) and ".incoming-" not in str(info.value)
+    with pytest.raises(UserError, match="expected a"):
+        uploads.save_collection(uploads.Upload("docs.xlsx", b"PK"), max_bytes=10**7, root=tmp_path)
+    with pytest.raises(UserError, match="not both"):
+        uploads.save_collection(corpus, queries, ["x"], max_bytes=10**7, root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == kept  # nothing else left behind

@@ -104,3 +104,19 @@ def test_delete_set(labelled):
     lstore.record_judgement(db, sid, "q1", "d0", "ann", 2)
     lstore.delete_set(db, sid)
     assert lstore.list_sets(db).empty
+
+
+def test_judge_progress_matches_the_full_table(labelled):
+    db, sid = labelled
+    assert lstore.judge_progress(db, sid, "ann") == (0, 8)
+    lstore.record_judgement(db, sid, "q1", "d0", "ann", 2)
+    lstore.record_judgement(db, sid, "q1", "d0", "ann", 0)  # a re-grade is still one pair
+    lstore.record_judgement(db, sid, "q2", "d1", "ann", 1)
+    lstore.record_judgement(db, sid, "q2", "d5", "ann", 1)  # outside the pool: not counted
+    lstore.record_judgement(db, sid, "q1", "d2", "bob", 1)  # another judge: not counted
+    lstore.undo(db, sid, "bob")
+    full = lstore.progress(db, sid).set_index("judge").loc["ann"]
+    assert lstore.judge_progress(db, sid, "ann") == (int(full["judged"]), int(full["total"])) == (2, 8)
+    assert lstore.query_text(db, sid, "q2") == "second"
+    with pytest.raises(UserError, match="no query 'q9'"):
+        lstore.query_text(db, sid, "q9")

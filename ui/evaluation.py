@@ -23,6 +23,7 @@ from lib.config import DATA_DIR
 from lib.errors import UserError
 from lib.evaluation import datasets, runs, uploads
 from lib.evaluation.models import display_label, find_api_key, local_specs, spec_for
+from lib.labelling import export
 from ui import data
 
 DEMO_DIR = DATA_DIR / "demo"
@@ -145,7 +146,50 @@ def load_run(run_id: str) -> runs.StoredRun:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _run_dataset(run_id: str, db: str, fingerprint: str) -> datasets.Dataset | None:
-    return report.run_dataset(runs.load_run(run_id, db))
+    stored = runs.load_run(run_id, db)
+    set_id = export.parse_label_data(str(stored.run.get("dataset_source") or ""))
+    if set_id is None:
+        return report.run_dataset(stored)
+    try:  # a labelled set: its texts are in the database (None once it is deleted or judged further)
+        ds = export.labelled_dataset(db, set_id)
+    except UserError:
+        return None
+    return ds if ds.fingerprint == fingerprint else None
+
+
+def label_sets() -> dict[str, str]:
+    """Stored label sets (id → a display name), newest first, for the Evaluate page's data picker."""
+    from lib.labelling import store as lstore
+
+    sets = lstore.list_sets(data.db_path())
+    return {str(r.set_id): f"{r.name} ({r.set_id})" for r in sets.itertuples()}
+
+
+def labelled_dataset(set_id: str) -> datasets.Dataset:
+    """A label set as the dataset to evaluate (people, then synthetic sources, then LLMs decide a pair)."""
+    return export.labelled_dataset(data.db_path(), set_id)
+
+
+def render_label_quality(stored: runs.StoredRun) -> None:
+    """For a run on a labelled set: judged@k per model, a note for models outside the pool, synthetic bias."""
+    from lib.labelling import store as lstore
+    from lib.labelling import synth
+
+    k = min(int(stored.run["k"]), 10) if stored.run.get("k") else 10
+    judged = export.judged_at_k_for_run(data.db_path(), str(stored.run["run_id"]), k)
+    if judged is None:
+        return
+    set_id = export.parse_label_data(str(stored.run["dataset_source"])) or ""
+    info = lstore.get_set(data.db_path(), set_id)
+    if info.n_synthetic:
+        st.warning(f"{info.n_synthetic} of {info.n_queries} queries are {synth.BIAS_NOTE}.")
+    st.caption(f"Labelled set **{md_plain(set_id)}** — judged@{k}, the share of each model's top {k} that was "
+               "judged (unjudged documents count as not relevant): " + "; ".join(
+                   f"{md_plain(display_label(str(r.model)))} {r.judged_at_k:.0%}"
+                   + ("" if r.pooled else " (not in the pool)") for r in judged.itertuples()) + ".")
+    for note in judged["note"]:
+        if note:
+            st.warning(md_plain(note))
 
 
 def run_dataset(stored: runs.StoredRun) -> datasets.Dataset | None:
@@ -222,6 +266,7 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
     )
     for line in report.significance_lines(stored, metric):
         st.markdown(f"- {line}")
+    render_label_quality(stored)
     book = price_book()
     mt = report.add_costs(report.model_table(stored, metric), book, assumptions())
     lb = leaderboard()

@@ -7,3 +7,9 @@ from __future__ import annotations
 FIRST_LOAD_ERROR = "ems_first_load_error"
 #: Model names the decision wizard and the leaderboard put on the shortlist.
 SHORTLIST = "ems_shortlist"
+#: The Evaluate page's dataset (a validated Dataset); the Label page hands a labelled set over here.
+EV_DATASET = "ev_dataset"
+#: The run the Evaluate page shows.
+EV_RUN_ID = "ev_run_id"
+#: An API key typed in this browser session (never stored); Evaluate and Label share it.
+API_KEY_VALUE = "ev_api_key_value"

@@ -20,10 +20,10 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lib.config import get_settings
 from lib.errors import UserError
@@ -34,6 +34,8 @@ STAGING_MAX_AGE_S = 3600  # far longer than any validation; older ones are from 
 _MIB = 1024 * 1024
 _SEPARATE_EXTS = (".jsonl", ".csv", ".tsv")
 _PAIRS_EXTS = (".csv", ".tsv", ".jsonl")
+_QUERY_EXTS = (".jsonl", ".csv", ".tsv", ".txt")
+_T = TypeVar("_T", datasets.Dataset, datasets.Collection)
 
 
 @dataclass(frozen=True)
@@ -175,16 +177,18 @@ def rewrite_message(msg: str, originals: Mapping[str, str]) -> str:
     return re.sub(pattern, lambda m: full[m[0]] if m[0] in full else bare[m[0]], msg)
 
 
-def _validated(path: Path, originals: Mapping[str, str]) -> datasets.Dataset:
+def _validated(path: Path, originals: Mapping[str, str],
+               load: Callable[[Path], _T] = datasets.load_dataset) -> _T:  # type: ignore[assignment]
     """Load with the engine's validation; messages name the user's files, not our copies."""
     try:
-        return datasets.load_dataset(path)
+        return load(path)
     except datasets.DatasetError as exc:
         raise UserError(rewrite_message(str(exc), originals)) from exc
 
 
 def stage(files: Mapping[str, Upload], entry: str, label: str, *, max_bytes: int,
-          root: Path | None = None) -> datasets.Dataset:
+          root: Path | None = None,
+          load: Callable[[Path], _T] = datasets.load_dataset) -> _T:  # type: ignore[assignment]
     """Write uploads to a staging folder, validate, and keep them only when valid.
 
     Args:
@@ -193,9 +197,12 @@ def stage(files: Mapping[str, Upload], entry: str, label: str, *, max_bytes: int
         label: What to call the folder itself in messages.
         max_bytes: The largest upload accepted.
         root: The uploads folder (default :func:`uploads_dir`).
+        load: The validating reader, called with the staged ``entry`` (default
+            :func:`lib.evaluation.datasets.load_dataset`; :func:`save_collection` reads
+            documents without judgements). Its result must have a ``source`` field.
 
     Returns:
-        The dataset, its ``source`` pointing at the kept copy ``<root>/<content hash>``.
+        What ``load`` read, its ``source`` pointing at the kept copy ``<root>/<content hash>``.
 
     Raises:
         UserError: The engine's message with the user's file names; nothing is left behind.
@@ -214,7 +221,7 @@ def stage(files: Mapping[str, Upload], entry: str, label: str, *, max_bytes: int
             target.write_bytes(u.data)
         originals = {str(staging / rel): u.name for rel, u in files.items()}
         originals.setdefault(str(staging / entry), label)
-        ds = _validated(staging / entry, originals)
+        ds = _validated(staging / entry, originals, load)
         if not final.exists():
             try:
                 staging.rename(final)  # atomic: a half-written upload is never visible
@@ -335,3 +342,50 @@ def save_any(uploads: Sequence[Upload], name: str = "", *, max_bytes: int,
         f"Upload one .zip (BEIR layout), one pairs file (.csv/.tsv/.jsonl), or three files "
         f"(corpus, queries, qrels) — got {len(uploads)} files."
     )
+
+
+def save_collection(
+    documents: Upload,
+    queries: Upload | None = None,
+    query_lines: Sequence[str] | None = None,
+    *,
+    max_bytes: int,
+    root: Path | None = None,
+) -> datasets.Collection:
+    """Store and validate documents without judgements (and perhaps queries), for labelling.
+
+    The same staging, size checks and messages as the evaluation uploads; read with
+    :func:`lib.evaluation.datasets.load_collection`.
+
+    Args:
+        documents: A BEIR ``.zip`` (its qrels are ignored) or a corpus ``.jsonl``/``.csv``/``.tsv``.
+        queries: A queries file (``.jsonl``/``.csv``/``.tsv`` with ids, or ``.txt`` one per line).
+        query_lines: Queries typed or pasted, one per line (instead of ``queries``).
+        max_bytes: The largest upload accepted.
+        root: The uploads folder (default :func:`uploads_dir`).
+
+    Returns:
+        The validated collection (source: the kept copy).
+
+    Raises:
+        UserError: For a wrong file type, both a queries file and pasted lines, or invalid
+            content (the user's file names in the message); nothing is kept then.
+    """
+    ext = _ext(documents.name, (".zip", *_SEPARATE_EXTS))
+    if queries is not None and query_lines is not None:
+        raise UserError("give queries as a file or pasted lines, not both")
+    doc_rel = f"{safe_name(documents.name)}{ext}"
+    files = {doc_rel: documents}
+    q_rel: str | None = None
+    if queries is not None:
+        q_rel = f"queries-file/{safe_name(queries.name)}{_ext(queries.name, _QUERY_EXTS)}"
+        files[q_rel] = queries
+
+    def load(path: Path) -> datasets.Collection:
+        qfile = path.parent / q_rel if q_rel is not None else None
+        return datasets.load_collection(path, queries_file=qfile, query_lines=query_lines)
+
+    coll = stage(files, doc_rel, documents.name, max_bytes=max_bytes, root=root, load=load)
+    if coll.name == safe_name(documents.name) and ext != ".zip":
+        coll = dataclasses.replace(coll, name=Path(documents.name).stem)
+    return coll

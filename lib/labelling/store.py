@@ -348,6 +348,28 @@ def queries(db: DbPath, set_id: str) -> pd.DataFrame:
         ).df()
 
 
+def query_text(db: DbPath, set_id: str, query_id: str) -> str:
+    """One query's text.
+
+    Args:
+        db: DuckDB file.
+        set_id: The set.
+        query_id: The query.
+
+    Returns:
+        The text.
+
+    Raises:
+        UserError: If the set has no such query.
+    """
+    with store.connect(db) as cur:
+        rows = cur.execute("SELECT text FROM label_queries WHERE set_id = ? AND query_id = ?",
+                           [set_id, query_id]).fetchall()
+    if not rows:
+        raise UserError(f"label set {set_id!r} has no query {query_id!r}")
+    return str(rows[0][0])
+
+
 # --------------------------------------------------------------------------- pool
 
 
@@ -688,6 +710,30 @@ def progress(db: DbPath, set_id: str) -> pd.DataFrame:
         ).df()
     df["share"] = df["judged"] / df["total"].where(df["total"] > 0)
     return df[["judge", "kind", "judged", "total", "share", "queries_done", "n_queries", "outside_pool"]]
+
+
+def judge_progress(db: DbPath, set_id: str, judge: str) -> tuple[int, int]:
+    """One judge's progress on the pool, cheaply (what a judging page shows after every click).
+
+    The same numbers as :func:`progress`'s ``judged`` and ``total`` for that judge, without
+    the per-query and per-judge breakdown.
+
+    Args:
+        db: DuckDB file.
+        set_id: The set.
+        judge: The judge.
+
+    Returns:
+        (pooled pairs the judge has graded, pooled pairs).
+    """
+    with store.connect(db) as cur:
+        row = cur.execute(
+            "WITH p AS (SELECT DISTINCT query_id, doc_id FROM label_pool WHERE set_id = ?),"
+            " j AS (SELECT DISTINCT query_id, doc_id FROM label_judgements WHERE set_id = ? AND judge = ?)"
+            " SELECT (SELECT count(*) FROM p), (SELECT count(*) FROM p JOIN j USING (query_id, doc_id))",
+            [set_id, set_id, judge],
+        ).fetchall()[0]
+    return int(row[1]), int(row[0])
 
 
 def next_query(db: DbPath, set_id: str, judge: str, exclude: Iterable[str] = ()) -> str | None:
