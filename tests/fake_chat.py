@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fake_server import FakeServer, JsonHandler
 
 MODES = ("ok", "429_then_ok", "500", "500_then_ok", "timeout", "malformed", "noscore", "fail_after", "echo_key")
 PROMPT_TOKENS = 100
@@ -38,34 +38,8 @@ def fake_score(query: str, passage: str) -> int:
     return min(3, len(_words(query) & _words(passage)))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass
-
-    def do_POST(self) -> None:
-        fake = self.server.fake
-        n = int(self.headers.get("Content-Length", 0))
-        req = json.loads(self.rfile.read(n))
-        with fake.lock:
-            fake.calls += 1
-            call = fake.calls
-            fake.requests.append(req)
-        mode = fake.mode
+class _Handler(JsonHandler):
+    def answer(self, fake: Any, mode: str, call: int, req: dict[str, Any]) -> None:
         user = next((m["content"] for m in reversed(req.get("messages", [])) if m.get("role") == "user"), "")
         m = _PAIR.search(user)
         if m:
@@ -103,52 +77,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, ok)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeChat
-
-
-class FakeChat:
+class FakeChat(FakeServer):
     """The fake chat server; a context manager that starts and stops it."""
 
+    MODES = MODES
+    DEFAULT_MODEL = "fake-chat"
+    HANDLER = _Handler
+
     def __init__(self, mode: str = "ok", delay: float = 1.5) -> None:
-        self.mode = mode
-        self.delay = delay
+        super().__init__(mode, delay)
         self.fail_after_n = 0
         self.scores: dict[tuple[str, str], int] = {}
-        self.calls = 0
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self._srv = _Server(("127.0.0.1", 0), _Handler)
-        self._srv.fake = self
-        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The base URL, ``http://127.0.0.1:PORT/v1``."""
-        return f"http://127.0.0.1:{self._srv.server_address[1]}/v1"
-
-    def set(self, mode: str, **attrs: Any) -> FakeChat:
-        """Switch mode (and e.g. ``fail_after_n``) and reset the counters."""
-        assert mode in MODES, mode
-        with self.lock:
-            self.mode, self.calls, self.requests = mode, 0, []
-            for k, v in attrs.items():
-                setattr(self, k, v)
-        return self
-
-    def spec(self, model: str = "fake-chat", **opts: str) -> str:
-        """A chat model spec reaching this server (short timeouts and retries by default)."""
-        merged = {"base_url": self.url, "max_retries": "2", "timeout": "0.5", **opts}
-        return f"openai:{model}?" + "&".join(f"{k}={v}" for k, v in merged.items())
-
-    def __enter__(self) -> FakeChat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self._srv.shutdown()
-        self._srv.server_close()
-        self._thread.join(timeout=5)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fake_server import FakeServer, JsonHandler
 
 DIM = 8
 MODES = ("ok", "429_then_ok", "500", "timeout", "malformed", "short", "wrong_dim", "hang", "echo_key")
@@ -34,34 +34,8 @@ def _vector(text: str, dim: int) -> list[float]:
     return vec
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, *args: Any) -> None:  # quiet: the tests read their own output
-        pass
-
-    def _send(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:  # the client gave up (timeout) or was killed: nothing to answer
-            pass
-
-    def do_POST(self) -> None:
-        fake = self.server.fake
-        n = int(self.headers.get("Content-Length", 0))
-        req = json.loads(self.rfile.read(n))
-        with fake.lock:
-            fake.calls += 1
-            call = fake.calls
-            fake.requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": req})
-        mode = fake.mode
+class _Handler(JsonHandler):
+    def answer(self, fake: Any, mode: str, call: int, req: dict[str, Any]) -> None:
         texts = req["input"] if isinstance(req["input"], list) else [req["input"]]
         dim = 5 if mode == "wrong_dim" else int(req.get("dimensions") or DIM)
         ok = json.dumps({
@@ -94,48 +68,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, ok)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOpenAI
+class FakeOpenAI(FakeServer):
+    """The fake embeddings server; a context manager that starts and stops it."""
 
+    MODES = MODES
+    DEFAULT_MODEL = "fake-model"
+    HANDLER = _Handler
 
-class FakeOpenAI:
-    """The fake server; a context manager that starts and stops it."""
-
-    def __init__(self, mode: str = "ok", delay: float = 1.5) -> None:
-        self.mode = mode
-        self.delay = delay
-        self.calls = 0
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self._srv = _Server(("127.0.0.1", 0), _Handler)
-        self._srv.fake = self
-        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The base URL, ``http://127.0.0.1:PORT/v1``."""
-        return f"http://127.0.0.1:{self._srv.server_address[1]}/v1"
-
-    def set(self, mode: str) -> FakeOpenAI:
-        """Switch mode and reset the counters."""
-        assert mode in MODES, mode
-        with self.lock:
-            self.mode, self.calls, self.requests = mode, 0, []
-        return self
-
-    def spec(self, model: str = "fake-model", **opts: str) -> str:
-        """A model spec reaching this server (short timeouts and retries by default)."""
-        merged = {"base_url": self.url, "max_retries": "2", "timeout": "0.5", **opts}
-        return f"openai:{model}?" + "&".join(f"{k}={v}" for k, v in merged.items())
-
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()  # releases 'hang' and 'timeout' handlers
-        self._srv.shutdown()
-        self._srv.server_close()
-        self._thread.join(timeout=5)
+    def record(self, headers: Any, req: dict[str, Any]) -> Any:
+        """Headers (names in lower case) and body: a test can check that a key really was sent."""
+        return {"headers": {k.lower(): v for k, v in headers.items()}, "body": req}
