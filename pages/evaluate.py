@@ -165,6 +165,9 @@ with st.form("ev_form", border=True):
         icon=":material/play_arrow:",
     )
 
+if ds is not None and not running:
+    ev.render_time_estimate(ds, list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])])))
+
 if submitted and not running:
     specs = list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])]))
     ss[KEY_VALUE] = key

@@ -151,3 +151,16 @@ def test_page_passes_streamlit_upload_cap(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(at.error) == 1
     assert "pairs.csv: 1,200,015 bytes; uploads are limited to 1 MB" in at.error[0].value
     assert not (tmp_path / "cache" / "uploads").exists() or not any((tmp_path / "cache" / "uploads").iterdir())
+
+
+def test_time_estimate_comes_from_the_finished_run(finished: AppTest) -> None:
+    # After the run, the form's estimate for MiniLM uses the documents/s that run measured:
+    # (149 documents + 60 queries) ÷ docs/s, naming the run.
+    at = finished
+    at.run()
+    stored = runs.load_run(at.session_state["ev_run_id"])
+    dps = float(stored.models.set_index("model").loc["minilm", "docs_per_s"])
+    caption = next(c for c in at.caption if c.value.startswith("Expected time on this machine"))
+    assert f"**all-MiniLM-L6-v2** ~{(149 + 60) / dps:,.0f} s" in caption.value
+    assert "**BM25**: BM25 indexes thousands of documents per second" in caption.value
+    assert stored.run["run_id"] in (caption.proto.help or "")

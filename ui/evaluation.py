@@ -200,6 +200,24 @@ def run_dataset(stored: runs.StoredRun) -> datasets.Dataset | None:
 # --------------------------------------------------------------------------- running
 
 
+def render_time_estimate(ds: datasets.Dataset, specs: Sequence[str]) -> None:
+    """Before a run: each model's expected time on this machine, from earlier runs' throughput."""
+    from lib.evaluation import timing
+
+    try:
+        speeds = data.measured_speeds()
+    except UserError:
+        speeds = {}
+    ests = timing.estimate(specs, len(ds.doc_ids), len(ds.query_ids), speeds)
+    known = [e for e in ests if e.seconds is not None]
+    parts = [f"**{md_plain(e.label)}** ~{e.seconds:,.0f} s" if e.seconds is not None
+             else f"**{md_plain(e.label)}**: {md_plain(e.basis)}" for e in ests]
+    total = sum(e.seconds or 0.0 for e in known)
+    st.caption("Expected time on this machine: " + " · ".join(parts)
+               + (f" — about {total:,.0f} s in all (less where embeddings are cached)" if known else ""),
+               help="\n\n".join(f"{e.label}: {e.basis}" for e in ests if e.seconds is not None) or None)
+
+
 def run_with_progress(
     ds: datasets.Dataset, specs: Sequence[str], k: int, sweep: bool, api_key: str | None
 ) -> str:
