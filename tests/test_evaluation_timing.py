@@ -28,3 +28,9 @@ def test_unknown_cases_get_a_reason_not_a_guess() -> None:
     assert "API" in got[2].basis
     assert got[3].label == "multilingual-e5-small (4-bit)" and got[3].basis == "not measured on this machine yet"
     assert got[4].basis.startswith("cannot resolve")
+
+
+def test_hybrid_is_the_sum_of_its_measured_parts() -> None:
+    (est,) = timing.estimate(["bm25+minilm"], 5_183, 300, {MINILM: SPEED})
+    assert est.seconds == pytest.approx(274.15)  # BM25 adds no measured time; MiniLM as above
+    assert est.label == "BM25 + all-MiniLM-L6-v2 (RRF k=60)" and "run-7" in est.basis

@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import UserError
-from lib.evaluation import metrics, models, retrieval, runs
+from lib.evaluation import fusion, metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
+from lib.evaluation.models import hybrid
 
 Progress = Callable[[str, float], None]
 
@@ -643,6 +644,40 @@ def _run_bm25(
     return ModelRun(model.info, per_query, idx, scores, cost)
 
 
+def _sum_opt(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(sum(v for v in values if v is not None))
+
+
+def _run_hybrid(spec: hybrid.HybridSpec, parts: Sequence[ModelRun], ds: Dataset, cfg: EvaluationConfig) -> ModelRun:
+    """Fuse the components' top-``retrieve_k`` lists and score the fused ranking like any system.
+
+    Its cost of use is its parts' together: encoding and search times, index sizes, tokens
+    and money add up; throughput is the components' combined rate (each document is encoded
+    by every part); latency is the sum (the parts run one after the other — an upper bound
+    for a service that queries them in parallel). Fusion itself is timed into the search time.
+    """
+    k_ret = max(cfg.retrieve_k, cfg.k)
+    t0 = time.perf_counter()
+    idx, scores = fusion.fuse(spec, [(p.topk_idx, p.topk_scores) for p in parts], ds.query_ids, ds.doc_ids, k_ret)
+    fuse_s = time.perf_counter() - t0
+    per_query = score_top_k(ds, idx, scores, cfg.k)
+    c = [p.cost for p in parts]
+    rates = [x.docs_per_s for x in c]
+    q_rates = [x.queries_per_s for x in c]
+    cost = CostOfUse(
+        load_s=sum(x.load_s for x in c), encode_docs_s=sum(x.encode_docs_s for x in c),
+        encode_queries_s=sum(x.encode_queries_s for x in c), search_s=sum(x.search_s for x in c) + fuse_s,
+        docs_per_s=None if any(not r for r in rates) else 1.0 / sum(1.0 / r for r in rates if r),
+        queries_per_s=None if any(not r for r in q_rates) else 1.0 / sum(1.0 / r for r in q_rates if r),
+        latency_p50_ms=_sum_opt([x.latency_p50_ms for x in c]), latency_p95_ms=_sum_opt([x.latency_p95_ms for x in c]),
+        index_bytes=sum(x.index_bytes for x in c), api_tokens=sum(x.api_tokens for x in c),
+        api_requests=sum(x.api_requests for x in c), api_cost_usd=_sum_opt([x.api_cost_usd for x in c])
+        if any(x.api_tokens for x in c) else None,
+        cache_hits=sum(x.cache_hits for x in c), cache_misses=sum(x.cache_misses for x in c),
+    )
+    return ModelRun(fusion.hybrid_info(spec, [p.info for p in parts]), per_query, idx, scores, cost)
+
+
 def _tables(
     ds: Dataset, cfg: EvaluationConfig, model_runs: list[ModelRun],
     summary: pd.DataFrame, pairs: pd.DataFrame,
@@ -758,7 +793,11 @@ def evaluate(
     ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
                                                               limits=limits)
     report("resolving models", 0.0)
-    infos = [models.resolve(spec) for spec in config.models]
+    hybrids = {spec: hybrid.parse(spec) for spec in config.models if hybrid.is_hybrid(spec)}
+    # Every system to compute: the plain ones asked for, then hybrids' components not asked for alone.
+    needed = list(dict.fromkeys([*(s for s in config.models if s not in hybrids),
+                                 *(c for h in hybrids.values() for c in h.components)]))
+    infos = [models.resolve(spec) for spec in needed]
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     runs.start_run(
         db_path, run_id=run_id,
@@ -770,7 +809,7 @@ def evaluate(
         environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)),
     )
     try:
-        model_runs: list[ModelRun] = []
+        computed: dict[str, ModelRun] = {}
         for i, info in enumerate(infos):
             stage = _Stage(progress, i, len(infos), info.spec)
             stage("loading model", 0.0)
@@ -778,10 +817,17 @@ def evaluate(
             model = models.load(info, api_key=api_key)
             load_s = time.perf_counter() - t0
             if isinstance(model, models.Embedder):
-                model_runs.append(_run_dense(model, ds, config, stage, load_s))
+                computed[info.spec] = _run_dense(model, ds, config, stage, load_s)
             else:
-                model_runs.append(_run_bm25(model, ds, config, stage, load_s))
+                computed[info.spec] = _run_bm25(model, ds, config, stage, load_s)
             del model
+        if hybrids:
+            report("fusing hybrid systems", 0.97)
+        model_runs = [
+            _run_hybrid(hybrids[spec], [computed[c] for c in hybrids[spec].components], ds, config)
+            if spec in hybrids else computed[spec]
+            for spec in config.models
+        ]
         report("comparing models", 1.0)
         summary, pairs, groups = _compare(model_runs, config)
         wall = time.perf_counter() - t_start

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from lib.cost import MeasuredSpeed
 from lib.errors import UserError
 from lib.evaluation import models
+from lib.evaluation.models import hybrid
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,17 @@ def estimate(
     out = []
     for spec in specs:
         label = models.display_label(spec)
+        if hybrid.is_hybrid(spec):
+            try:
+                parts = estimate(hybrid.parse(spec).components, n_docs, n_queries, speeds)
+            except UserError as exc:
+                out.append(TimeEstimate(spec, label, None, f"cannot resolve: {exc}"))
+                continue
+            secs = [p.seconds for p in parts if p.seconds is not None]
+            out.append(TimeEstimate(spec, label, sum(secs) if secs else None,
+                                    "its parts' times (cached parts cost nothing again): "
+                                    + "; ".join(f"{p.label}: {p.basis}" for p in parts)))
+            continue
         try:
             info = models.resolve(spec)
         except UserError as exc:

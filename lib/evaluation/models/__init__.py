@@ -20,7 +20,8 @@ Public API: :func:`resolve` (spec → :class:`ModelInfo`, no weights loaded, val
 
 from __future__ import annotations
 
-from lib.evaluation.models import bm25, nano_e5, openai_api, sbert
+from lib.errors import UserError
+from lib.evaluation.models import bm25, hybrid, nano_e5, openai_api, sbert
 from lib.evaluation.models.base import (
     Backend,
     Embedder,
@@ -106,8 +107,15 @@ def display_label(spec: str) -> str:
         spec: A model spec.
 
     Returns:
-        The label (the spec itself when nothing shorter can be said).
+        The label (the spec itself when nothing shorter can be said); a hybrid is its parts'
+        labels joined by " + " with its fusion, e.g. ``BM25 + all-MiniLM-L6-v2 (RRF k=60)``.
     """
+    if hybrid.is_hybrid(spec):
+        try:
+            h = hybrid.parse(spec)
+        except UserError:
+            return spec
+        return " + ".join(display_label(c) for c in h.components) + f" ({h.fusion_label})"
     name = split_name(spec)
     return backend_for(name).label(name) or spec
 
