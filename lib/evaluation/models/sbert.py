@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+import lib.evaluation.models.runtimes as runtimes
 from lib.errors import UserError
-from lib.evaluation.models import runtimes
 from lib.evaluation.models.base import Backend, Embedder, Kind, ModelInfo, Retriever, Usage, last_segment, mteb_meta
 
 KIND = "sentence-transformers"
