@@ -71,7 +71,7 @@ class ModelInfo:
                 k: v
                 for k, v in sorted(self.options.items())
                 if k in ("dimensions", "max_tokens", "tokenizer", "base_url", "max_seq_length",
-                         "query_input_type", "document_input_type")
+                         "query_input_type", "document_input_type", "backend", "quantize")
             },
         }
         if self.kind == "openai":
@@ -244,6 +244,12 @@ def check_opts(spec: str, kind: str, allowed: Collection[str], opts: dict[str, s
         UserError: On an unknown option or a value of the wrong type.
     """
     unknown = sorted(set(opts) - set(allowed))
+    runtime_opts = [k for k in unknown if k in ("backend", "quantize")]
+    if runtime_opts:
+        raise UserError(
+            f"model {spec!r}: {' and '.join(runtime_opts)} apply only to local sentence-transformers "
+            f"models (e.g. minilm?backend=onnx&quantize=int8), not to {kind} models"
+        )
     if unknown:
         raise UserError(
             f"model {spec!r}: unknown option(s) {', '.join(unknown)}; "

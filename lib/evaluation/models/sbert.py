@@ -2,7 +2,9 @@
 
 Specs: ``minilm``, ``all-MiniLM-L6-v2``, ``sentence-transformers/all-MiniLM-L6-v2``, any
 hub name, or a local folder (every name no other backend claims). Options: ``revision``,
-``query_prompt``, ``document_prompt``, ``batch_size``, ``max_seq_length``. Query/document
+``query_prompt``, ``document_prompt``, ``batch_size``, ``max_seq_length``, ``backend``
+(``torch``, ``onnx``, ``openvino``; see :mod:`lib.evaluation.models.runtimes`) and
+``quantize`` (``int8``, with a non-torch backend). Query/document
 prompts default to what mteb's ModelMeta records for the model
 (``loader_kwargs["model_prompts"]``), else the model's own configured prompts.
 
@@ -20,11 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+import lib.evaluation.models.runtimes as runtimes
 from lib.errors import UserError
 from lib.evaluation.models.base import Backend, Embedder, Kind, ModelInfo, Retriever, Usage, last_segment, mteb_meta
 
 KIND = "sentence-transformers"
-OPTIONS = frozenset({"revision", "query_prompt", "document_prompt", "batch_size", "max_seq_length"})
+OPTIONS = frozenset({"revision", "query_prompt", "document_prompt", "batch_size", "max_seq_length",
+                     "backend", "quantize"})
 #: Hub names of models that an installed package ships for offline use:
 #: canonical name → (import name, function returning the model folder, pip name).
 PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
@@ -91,6 +95,9 @@ def resolve(spec: str, name: str, opts: dict[str, str]) -> ModelInfo:
         UserError: If the model is not available (offline and not cached, or a folder
             that is not a model).
     """
+    runtimes.check(spec, opts)
+    if opts.get("backend") == "torch":  # the default: same identity and cache as no option
+        opts = {k: v for k, v in opts.items() if k != "backend"}
     local = Path(name).expanduser()
     canonical = canonical_name(name)
     if canonical.lower() in {k.lower() for k in PACKAGED_MODELS}:
@@ -177,6 +184,9 @@ class SentenceTransformerEmbedder:
             )
         except Exception as exc:
             raise UserError(f"could not load model {info.spec!r} from {path}: {exc}") from exc
+        backend = info.options.get("backend", "torch")
+        if backend != "torch":
+            self._use_runtime(info, backend)
         if "max_seq_length" in info.options:
             self.model.max_seq_length = int(info.options["max_seq_length"])
         sim = info.similarity or str(self.model.similarity_fn_name or "cosine")
@@ -195,6 +205,22 @@ class SentenceTransformerEmbedder:
             max_tokens=self.model.max_seq_length or info.max_tokens,
         )
         self.batch_size = int(info.options.get("batch_size", 32))
+
+    def _use_runtime(self, info: ModelInfo, backend: str) -> None:
+        """Run the transformer on ONNX Runtime or OpenVINO (exported once, cached on disk)."""
+        from lib.config import get_settings
+
+        if not runtimes.supports(self.model):
+            raise UserError(
+                f"model {info.spec!r}: backend={backend} supports text Transformer models only"
+            )
+        quant = info.options.get("quantize")
+        folder = runtimes.export_dir(get_settings().cache_dir, info.name, info.revision, backend, quant)
+        model_file = runtimes.ensure_export(self.model, folder, backend, quant, info.spec)
+        try:
+            runtimes.attach(self.model, model_file, backend)
+        except Exception as exc:
+            raise UserError(f"model {info.spec!r}: could not load the {backend} export {model_file}: {exc}") from exc
 
     def encode(self, texts: list[str], kind: Kind) -> np.ndarray:
         """Embed texts with the model's prompt for ``kind``.

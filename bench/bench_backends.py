@@ -1,0 +1,101 @@
+"""Benchmark MiniLM on torch vs ONNX Runtime vs OpenVINO, fp32 and int8, in one process.
+
+Prints, measured in this run:
+
+* bare-encode throughput (documents/s) of each variant on the first ``--docs`` SciFact
+  documents, and its ratio to torch (goal for int8: ≥ 2.5×). Exports are made (or found
+  in the cache) before timing; each variant encodes once untimed to warm up.
+* cosine of each variant's document vectors to torch's (mean and minimum)
+* with ``--ndcg``: nDCG@10 of each variant on full SciFact through
+  :func:`lib.evaluation.engine.evaluate` (goal: fp32 within 0.002 of torch, int8 within 0.01)
+
+All variants run with the same thread count (torch's default on this machine).
+Usage: ``python bench/bench_backends.py [--data PATH] [--docs 2000] [--ndcg]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SPECS = ["minilm", "minilm?backend=onnx", "minilm?backend=openvino",
+         "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino&quantize=int8"]
+
+
+def main() -> None:
+    """Run the benchmark and print its numbers."""
+    default = Path(os.environ.get("EMS_SHARED", ROOT.parent / "shared")) / "datasets" / "scifact"
+    if not default.exists():
+        default = Path("/work/shared/datasets/scifact")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=default)
+    ap.add_argument("--docs", type=int, default=2000)
+    ap.add_argument("--ndcg", action="store_true", help="also nDCG@10 of each variant on full SciFact")
+    args = ap.parse_args()
+    os.environ.setdefault("EMS_CACHE_DIR", tempfile.mkdtemp(prefix="bench-backends-"))
+
+    import numpy as np
+    import torch
+
+    from lib.evaluation import models
+
+    docs = []
+    with (args.data / "corpus.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            docs.append(f"{d.get('title', '')} {d['text']}".strip())
+            if len(docs) >= args.docs:
+                break
+    threads = torch.get_num_threads()
+    print(f"{len(docs)} SciFact documents, {threads} threads, load average {os.getloadavg()[0]:.2f}")
+    rows = []
+    ref = None
+    for spec in SPECS:
+        t0 = time.perf_counter()
+        model = models.load(models.resolve(spec))
+        load_s = time.perf_counter() - t0
+        assert isinstance(model, models.Embedder)
+        model.encode(docs[:64], "document")  # warm-up
+        t0, c0 = time.perf_counter(), time.process_time()
+        vecs = model.encode(docs, "document")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if ref is None:
+            ref = vecs
+        cos = (vecs * ref).sum(1) / np.linalg.norm(vecs, axis=1) / np.linalg.norm(ref, axis=1)
+        rows.append((spec, load_s, len(docs) / wall, cpu, float(cos.mean()), float(cos.min())))
+        del model
+    base = rows[0][2]
+    print(f"{'variant':42} {'load+export s':>13} {'docs/s':>8} {'× torch':>8} {'cpu s':>7} "
+          f"{'cos mean':>9} {'cos min':>8}")
+    for spec, load_s, rate, cpu, cmean, cmin in rows:
+        print(f"{spec:42} {load_s:13.1f} {rate:8.1f} {rate / base:8.2f} {cpu:7.1f} {cmean:9.5f} {cmin:8.5f}")
+
+    if args.ndcg:
+        from lib.evaluation.engine import EvaluationConfig, evaluate
+
+        db = Path(tempfile.mkdtemp(prefix="bench-backends-db-")) / "b.duckdb"
+        t0 = time.perf_counter()
+        result = evaluate(args.data, EvaluationConfig(models=tuple(SPECS), sweep=False, latency_queries=0,
+                                                      bootstrap_resamples=200, paired_resamples=1000),
+                          db_path=db)
+        table = result.summary_table(["ndcg@10"])
+        print(f"\nnDCG@10 on full SciFact ({time.perf_counter() - t0:.0f} s for all five)")
+        print(table.to_string())
+        pairs = result.pairs
+        if not pairs.empty:
+            sel = pairs[(pairs["metric"] == "ndcg@10") & (pairs["model_a"] == "minilm")]
+            print(sel.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
