@@ -229,15 +229,17 @@ def add_costs(
 
     Returns:
         ``models`` plus ``usd_per_month``, ``cost_option``, ``price_source``, ``price_url``,
-        ``price_date``, ``price_flags``, ``cost_note`` (why a model has no cost), ``cost_why``,
+        ``price_date``, ``price_flags`` (marks for display) with ``price_stale`` / ``price_conflict``
+        (the same as booleans), ``cost_note`` (why a model has no cost), ``cost_why``,
         ``cost_measured`` (throughput from a run), ``query_p95_ms_option``, ``meets_latency`` and
         ``cost_arithmetic`` (the steps, one per line). BM25 has no embedding cost in the cost
         model and stays unpriced.
     """
     out = models.copy()
     api_latency = api_latency_figures() if api_latency is None else api_latency
-    names = ("usd_per_month", "cost_option", "price_source", "price_url", "price_date", "price_flags", "cost_note",
-             "cost_why", "cost_measured", "query_p95_ms_option", "meets_latency", "cost_arithmetic")
+    names = ("usd_per_month", "cost_option", "price_source", "price_url", "price_date", "price_flags", "price_stale",
+             "price_conflict", "cost_note", "cost_why", "cost_measured", "query_p95_ms_option", "meets_latency",
+             "cost_arithmetic")
     cols: dict[str, list[Any]] = {c: [] for c in names}
     for r in models.itertuples(index=False):
         key = pricing.resolve_model_name(str(r.mteb_name), book.effective)
@@ -251,6 +253,7 @@ def add_costs(
                     if r.kind == "bm25" else "no price or self-host data for this model")
             for c in cols:
                 cols[c].append(math.nan if c in ("usd_per_month", "query_p95_ms_option") else "")
+            cols["price_stale"][-1] = cols["price_conflict"][-1] = False
             cols["cost_note"][-1] = note
             cols["cost_measured"][-1] = False
             cols["meets_latency"][-1] = None
@@ -263,6 +266,8 @@ def add_costs(
         cols["price_url"].append(rec.source_url if best["deployment"] == "api" else "")
         cols["price_date"].append(rec.date_checked.isoformat() if best["deployment"] == "api" else "")
         cols["price_flags"].append(str(best["price_flags"]))
+        cols["price_stale"].append(bool(best["price_stale"]))
+        cols["price_conflict"].append(bool(best["price_conflict"]))
         cols["cost_note"].append(str(best["notes"]))
         cols["cost_why"].append(why)
         cols["cost_measured"].append(bool(best["throughput_measured"]))

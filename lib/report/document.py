@@ -419,10 +419,10 @@ def _risks(
                     out.append(f"Zero-shot: only {zs} % of MTEB(eng, v2) is zero-shot for {rec_row.label} "
                                f"(training data overlaps MTEB tasks: {', '.join(train[:5]) or 'see model card'}); "
                                "its leaderboard rank is optimistic.")
-    stale = models[models["price_flags"].astype(str).str.contains("stale")]
+    stale = models[models["price_stale"].astype(bool)]
     for r in stale.itertuples(index=False):
         out.append(f"Stale price: {r.label} — {r.price_flags}; source {r.price_source}. Re-check before deciding.")
-    conflict = models[models["price_flags"].astype(str).str.contains("disagree")]
+    conflict = models[models["price_conflict"].astype(bool)]
     for r in conflict.itertuples(index=False):
         out.append(f"Conflicting prices: published sources disagree for {r.label}.")
     small = [i for i in infos if i.n_queries < 100]
