@@ -407,21 +407,12 @@ def write_overrides(overrides: Iterable[PriceOverride], path: Path | None = None
 def _override_record(o: PriceOverride, base: PriceRecord | None, today: date) -> PriceRecord:
     checked = o.date_checked or today
     name = f"your override ({o.origin})" + (f": {o.note}" if o.note else "")
+    notes = ""
     if base is None:
-        return PriceRecord(
-            provider="",
-            model=o.model,
-            display_name=o.model.split("/")[-1],
-            hosting="api",
-            price_per_1m_tokens=o.price_per_1m_tokens,
-            batch_price_per_1m_tokens=o.batch_price_per_1m_tokens,
-            source_name=name,
-            source_url="",
-            date_checked=checked,
-            source_kind="override",
-            session_override=o.origin == "session",
-            notes="model not in data/pricing.csv",
-        )
+        notes = "model not in data/pricing.csv"
+        base = PriceRecord(provider="", model=o.model, display_name=o.model.split("/")[-1], hosting="api",
+                           price_per_1m_tokens=None, batch_price_per_1m_tokens=None, source_name="", source_url="",
+                           date_checked=checked, source_kind="override")
     return replace(
         base,
         # An override of a self-host-only model turns it into a priced ("hosted") one.
@@ -433,7 +424,7 @@ def _override_record(o: PriceOverride, base: PriceRecord | None, today: date) ->
         date_checked=checked,
         source_kind="override",
         session_override=o.origin == "session",
-        notes="",
+        notes=notes,
         stale=False,
         conflict=False,
     )

@@ -28,19 +28,7 @@ from lib.evaluation import runs
 from lib.evaluation.models import display_label
 from lib.fmt import html as h
 from lib.fmt import md_text, number
-from lib.report.analysis import (
-    add_costs,
-    api_latency_figures,
-    disagreement,
-    measured_speeds,
-    metrics_display,
-    model_table,
-    query_texts,
-    rank_agreement,
-    rank_vs_mteb,
-    run_dataset,
-    significance_lines,
-)
+from lib.report import analysis
 
 # --------------------------------------------------------------------------- the report
 
@@ -315,13 +303,14 @@ def build_report(
     k = int(stored[0].run["k"])
     metric = f"nDCG@{k}"
     frames, infos, tables, sig = [], [], {}, {}
-    latency = api_latency_figures()
+    latency = analysis.api_latency_figures()
     all_speeds: dict[str, cost.MeasuredSpeed] = {}
     for s in stored:
-        speeds = measured_speeds(s, run_dataset(s))  # self-hosting on CPU costed from this run's timings
+        # Self-hosting on CPU costed from this run's timings.
+        speeds = analysis.measured_speeds(s, analysis.run_dataset(s))
         all_speeds.update(speeds)
-        mt = model_table(s, metric)
-        mt = add_costs(mt, book, a, speeds, latency)
+        mt = analysis.model_table(s, metric)
+        mt = analysis.add_costs(mt, book, a, speeds, latency)
         frames.append(mt)
         r = s.run
         infos.append(RunInfo(
@@ -331,15 +320,15 @@ def build_report(
             wall_time_s=float(r["wall_time_s"]) if pd.notna(r.get("wall_time_s")) else None,
             machine=_machine(r.get("environment") or {}),
         ))
-        tables[str(r["run_id"])] = metrics_display(s)
-        sig[str(r["run_id"])] = tuple(significance_lines(s, metric))
+        tables[str(r["run_id"])] = analysis.metrics_display(s)
+        sig[str(r["run_id"])] = tuple(analysis.significance_lines(s, metric))
     models = pd.concat(frames, ignore_index=True)
     if len(stored) > 1:
         dup = models["label"].duplicated(keep=False)
         models.loc[dup, "label"] = models.loc[dup, "label"] + " · " + models.loc[dup, "run_id"].str[-8:]
     meta = dict(model_meta or {})
     models["licence"] = [_licence(meta.get(n), k) for n, k in zip(models["mteb_name"], models["kind"], strict=True)]
-    ranks = rank_vs_mteb(models, leaderboard)
+    ranks = analysis.rank_vs_mteb(models, leaderboard)
     models["mteb_retrieval"] = ranks["mteb_retrieval"].to_numpy()
     models["mteb_position"] = ranks["mteb_position"].to_numpy()
 
@@ -351,9 +340,9 @@ def build_report(
                       "price_date": "date checked", "price_flags": "flags"})
     examples = pd.DataFrame()
     first = stored[0]
-    dis = disagreement(first, metric)
+    dis = analysis.disagreement(first, metric)
     if not dis.empty and len(first.models) > 1:
-        qt = query_texts(run_dataset(first))
+        qt = analysis.query_texts(analysis.run_dataset(first))
         top = dis[dis["spread"] > 0].head(5)
         examples = pd.DataFrame({
             "query_id": top["query_id"],
@@ -377,7 +366,7 @@ def build_report(
     return Report(
         title=title, question=question, context=context, created=(today or dt.date.today()).isoformat(),
         metric=metric, runs=tuple(infos), models=models, metrics_tables=tables, significance=sig,
-        ranks=ranks, rank_sentence=rank_agreement(ranks),
+        ranks=ranks, rank_sentence=analysis.rank_agreement(ranks),
         assumptions=assumption_rows(a, all_speeds), price_sources=prices,
         recommendation=str(models.loc[rec, "label"]) if rec is not None else "",
         runner_up=str(models.loc[runner, "label"]) if runner is not None else "",
