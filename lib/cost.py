@@ -26,7 +26,7 @@ import pandas as pd
 
 from lib.articles import EXPLAINED, RAG_GUIDE
 from lib.errors import UserError
-from lib.pricing import PriceRecord
+from lib.pricing import PriceRecord, flag_text
 
 #: Bytes per stored dimension for each precision.
 BYTES_PER_DIMENSION: Mapping[str, float] = {
@@ -978,14 +978,6 @@ def estimates_frame(estimates: Sequence[CostEstimate]) -> pd.DataFrame:
     for e in estimates:
         rec = e.option.price
         tp = e.option.throughput
-        flags = []
-        if rec is not None:
-            if rec.is_override:
-                flags.append("✎ your override")
-            if rec.stale:
-                flags.append(f"⚠ stale ({rec.age_days} d)")
-            if rec.conflict:
-                flags.append("⚠ sources disagree")
         rows.append(
             {
                 "option": e.option.label,
@@ -993,7 +985,9 @@ def estimates_frame(estimates: Sequence[CostEstimate]) -> pd.DataFrame:
                 "deployment": e.option.deployment,
                 "price_per_1m": rec.price_per_1m_tokens if rec else None,
                 "price_source": (rec.source_label if rec else (tp.basis if tp else "")),
-                "price_flags": " · ".join(flags),
+                "price_flags": flag_text(rec) if rec is not None else "",
+                "price_stale": bool(rec is not None and rec.stale),
+                "price_conflict": bool(rec is not None and rec.conflict),
                 "tokens_per_second": tp.tokens_per_second if tp else None,
                 "hardware": e.option.hardware,
                 "throughput_measured": bool(tp.measured) if tp else None,

@@ -33,7 +33,6 @@ DEFAULT_LOCAL_PRICES = DATA_DIR / "prices.local.csv"
 LOCAL_PRICES_ENV = "EMS_PRICES_LOCAL"
 #: Prices checked longer ago than this are flagged stale (the issue's 180 days).
 STALE_AFTER_DAYS = 180
-SOURCE_KINDS = ("official", "third-party", "override")
 HOSTING_KINDS = ("api", "hosted", "self-host")
 
 REQUIRED_COLUMNS = (
@@ -97,6 +96,7 @@ class PriceRecord:
         stale: More than :data:`STALE_AFTER_DAYS` old on the day prices were loaded.
         age_days: Days between ``date_checked`` and that day.
         conflict: Published sources for this model give different prices.
+        session_override: The user's override made in the app (it beats the local file's).
     """
 
     provider: str
@@ -121,6 +121,7 @@ class PriceRecord:
     stale: bool = False
     age_days: int = 0
     conflict: bool = False
+    session_override: bool = False
 
     @property
     def is_override(self) -> bool:
@@ -406,20 +407,12 @@ def write_overrides(overrides: Iterable[PriceOverride], path: Path | None = None
 def _override_record(o: PriceOverride, base: PriceRecord | None, today: date) -> PriceRecord:
     checked = o.date_checked or today
     name = f"your override ({o.origin})" + (f": {o.note}" if o.note else "")
+    notes = ""
     if base is None:
-        return PriceRecord(
-            provider="",
-            model=o.model,
-            display_name=o.model.split("/")[-1],
-            hosting="api",
-            price_per_1m_tokens=o.price_per_1m_tokens,
-            batch_price_per_1m_tokens=o.batch_price_per_1m_tokens,
-            source_name=name,
-            source_url="",
-            date_checked=checked,
-            source_kind="override",
-            notes="model not in data/pricing.csv",
-        )
+        notes = "model not in data/pricing.csv"
+        base = PriceRecord(provider="", model=o.model, display_name=o.model.split("/")[-1], hosting="api",
+                           price_per_1m_tokens=None, batch_price_per_1m_tokens=None, source_name="", source_url="",
+                           date_checked=checked, source_kind="override")
     return replace(
         base,
         # An override of a self-host-only model turns it into a priced ("hosted") one.
@@ -430,22 +423,20 @@ def _override_record(o: PriceOverride, base: PriceRecord | None, today: date) ->
         source_url="",
         date_checked=checked,
         source_kind="override",
-        notes="",
+        session_override=o.origin == "session",
+        notes=notes,
         stale=False,
         conflict=False,
     )
 
 
 _KIND_RANK = {"override": 0, "official": 1, "third-party": 2}
-_ORIGIN_RANK = {"session": 0, "local file": 1}
 
 
 def _preference(r: PriceRecord) -> tuple[int, int, float, float]:
     # Override first (a session edit beats the file); then official over third-party; then
     # the most recent check; ties go to the higher price so a budget errs on the safe side.
-    origin = 0
-    if r.is_override:
-        origin = 0 if "(session)" in r.source_name else 1
+    origin = 0 if r.session_override or not r.is_override else 1
     return (
         _KIND_RANK.get(r.source_kind, 9),
         origin,

@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import cost, pricing
+from lib import cost, fmt, pricing
 from lib.charts import cost as charts
 from lib.errors import UserError
+from lib.fmt import dollars as md
 from ui import data, ensure_router
 
 ensure_router()
@@ -54,11 +55,6 @@ def _file_overrides() -> list[pricing.PriceOverride]:
 
 
 HELP = cost.assumption_help()
-
-
-def md(text: str) -> str:
-    """Escape dollar signs: Streamlit markdown would read "$1 … $2" as LaTeX."""
-    return text.replace("$", r"\$")
 
 
 def _help(name: str) -> str:
@@ -416,25 +412,25 @@ with c_results:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(
         "Corpus today",
-        f"{charts.tokens(cost.corpus_tokens(a))} tokens",
+        f"{fmt.tokens(cost.corpus_tokens(a))} tokens",
         help="documents × chunks per document × tokens per chunk",
     )
     m2.metric(
         "Tokens embedded per month",
-        charts.tokens(cost.steady_tokens_per_month(a)),
+        fmt.tokens(cost.steady_tokens_per_month(a)),
         help="growth + re-embedding (spread over its interval) + queries; average of months 1–12",
     )
-    m3.metric("Cheapest per month", charts.usd(float(cheapest["usd_per_month"])), help=str(cheapest["option"]))
+    m3.metric("Cheapest per month", fmt.usd(float(cheapest["usd_per_month"])), help=str(cheapest["option"]))
     m4.metric(
         "Cheapest, year 1 total",
-        charts.usd(float(cheapest["usd_first_year"])),
+        fmt.usd(float(cheapest["usd_first_year"])),
         help="one-off initial embedding + 12 average months",
     )
     st.caption(
         f"Cheapest within p95 ≤ {a.max_query_p95_ms:g} ms: **{cheapest['option']}** ({why}). Per month = average "
         "month of year 1; year 1 = one-off initial embedding + 12 months."
     )
-    with st.expander(f"How {cheapest['option']} costs {charts.usd(float(cheapest['usd_per_month']))} a month"):
+    with st.expander(f"How {cheapest['option']} costs {fmt.usd(float(cheapest['usd_per_month']))} a month"):
         st.markdown(md("\n".join(f"{i}. {x}" for i, x in enumerate(cost.arithmetic(cheapest, a), 1))))
     measured_here = {m: sp for m, sp in speeds.items() if m in models}
     st.caption(md(
@@ -542,7 +538,7 @@ with c_breakeven:
                 f"{'always on' if a.gpu_always_on else 'billed per hour used'}, "
                 f"${a.selfhost_ops_usd_per_month:,.0f}/month ops), self-hosting "
                 f"**{first_sh.label}** breaks even with **{api_pick.label}** at "
-                f"**{charts.tokens(be_now) if be_now is not None else 'never'} tokens/month**"
+                f"**{fmt.tokens(be_now) if be_now is not None else 'never'} tokens/month**"
                 + (f" ({be_now / cost.SEED_BREAK_EVEN_CLAIM_TOKENS:,.0f}× the guide's figure)" if be_now else "")
                 + f". Below **{floor:,.0f} tok/s** per GPU it never pays off against this API "
                 f"(${price:g}/1M: {api_pick.price.source_label})."  # type: ignore[union-attr]
@@ -584,7 +580,7 @@ with c_storage:
     grid = cost.storage_grid(vectors, grid_dims, a)
     st.caption(
         md(
-            f"{charts.tokens(vectors)} vectors at the end of year 1 × dims × bytes per dim × "
+            f"{fmt.tokens(vectors)} vectors at the end of year 1 × dims × bytes per dim × "
             f"{a.index_overhead:g} index overhead × {a.replicas} replica(s), at "
             f"${a.storage_usd_per_gb_month:g}/GB-month. Dimensions: the shortlist's full sizes and "
             "MRL options."

@@ -13,6 +13,7 @@ import streamlit as st
 
 from lib.errors import UserError
 from lib.evaluation import datasets
+from lib.fmt import md_plain
 from ui import ensure_router, state
 from ui import evaluation as ev
 
@@ -58,7 +59,7 @@ with c_demo:
                 ss.pop(RUN_ID, None)
             except UserError as exc:
                 ss.pop(DATASET, None)
-                st.error(f"**This labelled set cannot be used yet:** {ev.md_plain(exc)}")
+                st.error(f"**This labelled set cannot be used yet:** {md_plain(exc)}")
 with c_up:
     files = st.file_uploader(
         "…or upload your own",
@@ -83,12 +84,12 @@ with c_up:
         except UserError as exc:
             ss.pop(DATASET, None)
             # The message quotes file names and text from the upload: shown literally, not as Markdown.
-            st.error(f"**These files cannot be used:** {ev.md_plain(exc)}")
+            st.error(f"**These files cannot be used:** {md_plain(exc)}")
 
 ds: datasets.Dataset | None = ss.get(DATASET)
 if ds is not None:
     st.success(
-        f"**{ev.md_plain(ds.name)}**: {len(ds.doc_ids):,} documents · {len(ds.query_ids):,} queries · "
+        f"**{md_plain(ds.name)}**: {len(ds.doc_ids):,} documents · {len(ds.query_ids):,} queries · "
         f"{ds.n_qrels:,} relevance judgements"
         + (f" · {ds.dropped_queries} queries without a judgement ignored" if ds.dropped_queries else "")
     )
@@ -191,7 +192,7 @@ if running and ds is not None:
         ss[FAILED] = {**pending, "error": str(exc)}
         st.rerun()
 if restore:
-    st.error(f"**The evaluation did not run:** {ev.md_plain(restore['error'])}")
+    st.error(f"**The evaluation did not run:** {md_plain(restore['error'])}")
 
 # ---- 3. results ---------------------------------------------------------------------------
 run_id = ss.get(RUN_ID)

@@ -22,6 +22,7 @@ from lib.articles import EXPLAINED, RAG_GUIDE
 from lib.errors import UserError
 from lib.evaluation.models import display_label
 from lib.evaluation.retrieval import PRECISIONS
+from lib.fmt import dollars as md
 from lib.interview import charts as icharts
 from lib.interview import content, quiz
 from lib.interview.content import Section
@@ -38,11 +39,6 @@ SECTION = "iv_section"
 ANSWERS = "iv_quiz_answers"  # question id → chosen option (recorded when revealed)
 QUIZ_POS = "iv_quiz_pos"
 WALK, QUIZ = "Guided walkthroughs", "Quiz"
-
-
-def md(text: str) -> str:
-    """Escape dollar signs: Streamlit markdown would read "$1 … $2" as LaTeX."""
-    return text.replace("$", "\\$")
 
 
 def link(page: str, label: str, icon: str) -> None:

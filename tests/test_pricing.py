@@ -134,6 +134,19 @@ def test_local_file_override_round_trip(_no_local_file: Path) -> None:
     assert book2.effective["BAAI/bge-m3"].price_per_1m_tokens == 0.007
 
 
+def test_session_beats_file_by_origin_not_by_its_label() -> None:
+    """The session/file order reads the record's flag: a file note mentioning "(session)" does not promote it."""
+    published = pricing.read_pricing_csv()
+    file_o = PriceOverride("BAAI/bge-m3", 0.005, date_checked=date(2026, 11, 20), note="as in (session)",
+                           origin="local file")
+    session_o = PriceOverride("BAAI/bge-m3", 0.007, date_checked=date(2026, 11, 1))
+    for overrides in ([file_o, session_o], [session_o, file_o]):
+        rec = pricing.build_price_book(published, overrides, today=TODAY).effective["BAAI/bge-m3"]
+        assert rec.price_per_1m_tokens == 0.007 and rec.session_override
+    alone = pricing.build_price_book(published, [file_o], today=TODAY).effective["BAAI/bge-m3"]
+    assert alone.is_override and not alone.session_override
+
+
 def test_override_of_unknown_model_and_alias() -> None:
     book = load_prices(
         today=TODAY,

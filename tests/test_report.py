@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from lib import report, store
+from lib.errors import UserError
 from lib.evaluation import engine, runs
 from tests.fake_openai import FakeOpenAI
 
@@ -100,13 +101,6 @@ def test_compare_runs_same_data(db: Path, run_ids: tuple[str, str]) -> None:
     assert t.at["bm25", "significant"] is False
 
 
-def test_defuse_and_escape() -> None:
-    assert report.defuse('=HYPERLINK("x")') == "'=HYPERLINK(\"x\")"
-    assert report.defuse("+1") == "'+1" and report.defuse("ok") == "ok"
-    assert report.h("<b>") == "&lt;b&gt;"
-    assert report.md_text("a|b <i>*x*</i>") == r"a\|b \<i\>\*x\*\</i\>"
-
-
 def test_report_html_is_self_contained_and_escaped(db: Path, run_ids: tuple[str, str]) -> None:
     rep = report.build_report([run_ids[1]], db_path=db, shortlist=["sentence-transformers/all-MiniLM-L6-v2"],
                               context="Team <Search> & co", decision_markdown="## Wizard\n\n<b>raw</b>")
@@ -166,9 +160,9 @@ def test_report_refuses_unfinished_runs(db: Path) -> None:
     runs.start_run(db, run_id="r-running", dataset={"name": "d", "source": "", "split": "test", "fingerprint": "f",
                                                      "n_docs": 1, "n_queries": 1, "n_qrels": 1},
                    k=10, models=["bm25"], config={}, environment={})
-    with pytest.raises(report.UserError, match="running"):
+    with pytest.raises(UserError, match="running"):
         report.build_report(["r-running"], db_path=db)
-    with pytest.raises(report.UserError):
+    with pytest.raises(UserError):
         report.build_report([], db_path=db)
 
 

@@ -10,7 +10,6 @@ upload cap and ``UploadedFile`` objects in. The API key typed into the page live
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from lib.config import DATA_DIR
 from lib.errors import UserError
 from lib.evaluation import datasets, runs, uploads
 from lib.evaluation.models import display_label, find_api_key, local_specs, spec_for
+from lib.fmt import md_plain
 from lib.labelling import export
 from ui import data
 
@@ -30,19 +30,6 @@ DEMO_DIR = DATA_DIR / "demo"
 SHORTLIST_KEY = "ems_shortlist"
 ASSUMPTIONS_KEY = "ems_cost_assumptions"
 OVERRIDES_KEY = "ems_price_overrides"
-
-
-# Characters that change how Markdown renders ([links], *emphasis*, `code`, <html>, $math$,
-# Streamlit's :color[text]); user text shown inside st.markdown/st.error is escaped so it
-# reads exactly as typed. Underscores are left alone: inside words they do not emphasise,
-# and file names are full of them.
-_MD_ACTIVE = re.compile(r"([\\`*\[\]<>$~|])")
-
-
-def md_plain(text: object) -> str:
-    """User text for ``st.markdown``/``st.error``: shown literally, on one line."""
-    s = "" if text is None else str(text)
-    return _MD_ACTIVE.sub(r"\\\1", s.replace("\r", " ").replace("\n", " "))
 
 
 def max_upload_bytes() -> int:

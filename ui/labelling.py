@@ -18,6 +18,7 @@ import streamlit as st
 
 from lib.errors import UserError
 from lib.evaluation import datasets, uploads
+from lib.fmt import md_plain
 from lib.labelling import agreement, chat, export, llm_judge, synth
 from lib.labelling import pool as lpool
 from lib.labelling import store as lstore
@@ -75,12 +76,12 @@ def _with_progress(title: str, work: Callable[[Callable[[str, float], None]], An
         bar = st.progress(0.0, text="starting")
 
         def progress(message: str, fraction: float) -> None:
-            bar.progress(min(max(float(fraction), 0.0), 1.0), text=ev.md_plain(message))
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=md_plain(message))
 
         try:
             out = work(progress)
         except UserError as exc:
-            status.update(label=f"{title} — failed: {ev.md_plain(exc)}", state="error", expanded=False)
+            status.update(label=f"{title} — failed: {md_plain(exc)}", state="error", expanded=False)
             raise
         status.update(label=f"{title} — done", state="complete", expanded=False)
     return out
@@ -139,8 +140,8 @@ def render_pool(stats: lpool.PoolStats) -> None:
     no_overlap = stats.max_size / max(stats.n_queries, 1)
     st.markdown(f"**{stats.size:,} pairs to judge** · {stats.n_queries:,} queries · "
                 f"{stats.mean_per_query:.1f} per query (without any overlap between the retrievers: {no_overlap:.1f})")
-    st.caption(f"Pooled: {ev.md_plain(systems) or 'only the synthetic source documents'}. Pairs only one "
-               "retriever found: " + (", ".join(f"{ev.md_plain(s)} {n:,}" for s, n in stats.unique.items()) or "—"))
+    st.caption(f"Pooled: {md_plain(systems) or 'only the synthetic source documents'}. Pairs only one "
+               "retriever found: " + (", ".join(f"{md_plain(s)} {n:,}" for s, n in stats.unique.items()) or "—"))
 
 
 # --------------------------------------------------------------------------- judging
@@ -205,9 +206,9 @@ def render_judging(set_id: str, judge: str) -> None:
     ss = st.session_state
     flash = ss.pop(FLASH, None)
     if flash:
-        (st.error if flash[0] == "error" else st.toast)(ev.md_plain(flash[1]))
+        (st.error if flash[0] == "error" else st.toast)(md_plain(flash[1]))
     judged, total = lstore.judge_progress(db(), set_id, judge)
-    st.progress(judged / total if total else 0.0, text=f"{judged:,} of {total:,} pairs judged by {ev.md_plain(judge)}")
+    st.progress(judged / total if total else 0.0, text=f"{judged:,} of {total:,} pairs judged by {md_plain(judge)}")
     cur = _current(set_id, judge)
     if cur is None:
         st.success("Every pooled pair is judged" + (" (or skipped in this session)." if judged < total else "."))
@@ -217,9 +218,9 @@ def render_judging(set_id: str, judge: str) -> None:
     doc_id, text = str(todo.iloc[0]["doc_id"]), str(todo.iloc[0]["text"])
     qtext = lstore.query_text(db(), set_id, q)
     position = int(cands.index[cands["doc_id"] == doc_id][0]) + 1
-    st.markdown(f"**Query {ev.md_plain(q)}:** {ev.md_plain(qtext)}")
+    st.markdown(f"**Query {md_plain(q)}:** {md_plain(qtext)}")
     st.caption(f"Candidate {position} of {len(cands)} for this query (shuffled; the retrievers are not shown) · "
-               f"document `{ev.md_plain(doc_id)}`")
+               f"document `{md_plain(doc_id)}`")
     with st.container(border=True, key="lab_candidate"):
         st.text(text[:4000] + (" …" if len(text) > 4000 else ""))
     cols = st.columns(6)
@@ -246,11 +247,11 @@ def render_judging(set_id: str, judge: str) -> None:
 def render_agreement(ag: agreement.Agreement) -> None:
     """Kappa, observed agreement and the confusion matrix of two judges."""
     if not ag.n:
-        st.info(f"{ev.md_plain(ag.judge_a)} and {ev.md_plain(ag.judge_b)} share no judged pair yet.")
+        st.info(f"{md_plain(ag.judge_a)} and {md_plain(ag.judge_b)} share no judged pair yet.")
         return
     kappa = "undefined" if ag.kappa is None else f"{ag.kappa:.2f}"
     wk = "undefined" if ag.weighted_kappa is None else f"{ag.weighted_kappa:.2f}"
-    st.markdown(f"**{ev.md_plain(ag.judge_a)} vs {ev.md_plain(ag.judge_b)}** on {ag.n:,} shared pairs: "
+    st.markdown(f"**{md_plain(ag.judge_a)} vs {md_plain(ag.judge_b)}** on {ag.n:,} shared pairs: "
                 f"Cohen's κ = **{kappa}** ({ag.strength}), quadratic-weighted κ = {wk}, "
                 f"same grade on {ag.observed or 0:.0%}.")
     st.dataframe(ag.confusion.reset_index().rename(columns={ag.confusion.index.name: f"{ag.judge_a} ↓ / "

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
+from lib import fmt
+from lib.charts import style
 from lib.cost import SEED_API_CHEAPER_BELOW_TOKENS, SEED_BREAK_EVEN_CLAIM_TOKENS
 
 #: Stacked components of the monthly cost, with their colours.
@@ -26,49 +28,6 @@ PRECISION_COLOURS: Mapping[str, str] = {
     "int8": "#60a5fa",
     "binary": "#bfdbfe",
 }
-_PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"]
-_LAYOUT = {
-    "template": "plotly_white",
-    "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-}
-# Charts with many series: legend under the plot so it never collides with the title.
-_LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0}
-
-
-def usd(x: float) -> str:
-    """Format dollars compactly for labels.
-
-    Args:
-        x: Amount in USD.
-
-    Returns:
-        E.g. ``"$0.20"``, ``"$1,595"``, ``"$1.2M"``.
-    """
-    if not math.isfinite(x):
-        return "—"
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f}M"
-    if abs(x) >= 100:
-        return f"${x:,.0f}"
-    return f"${x:,.2f}"
-
-
-def tokens(x: float) -> str:
-    """Format a token count compactly.
-
-    Args:
-        x: Tokens.
-
-    Returns:
-        E.g. ``"36.5B"``, ``"100M"``.
-    """
-    if not math.isfinite(x):
-        return "never"
-    for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.3g}{suffix}"
-    return f"{x:.3g}"
 
 
 def monthly_cost_chart(estimates: pd.DataFrame) -> go.Figure:
@@ -99,7 +58,8 @@ def monthly_cost_chart(estimates: pd.DataFrame) -> go.Figure:
             x=df["usd_per_month"],
             mode="text",
             text=[
-                f"  {usd(v)}/mo · {usd(y)}/yr 1" for v, y in zip(df["usd_per_month"], df["usd_first_year"], strict=True)
+                f"  {fmt.usd(v)}/mo · {fmt.usd(y)}/yr 1"
+                for v, y in zip(df["usd_per_month"], df["usd_first_year"], strict=True)
             ],
             textposition="middle right",
             showlegend=False,
@@ -113,7 +73,7 @@ def monthly_cost_chart(estimates: pd.DataFrame) -> go.Figure:
         xaxis={"title": "USD per month", "range": [0, top * 1.45 or 1]},
         yaxis={"title": None},
         height=120 + 45 * len(df),
-        **_LAYOUT,
+        **style.LAYOUT,
     )
     return fig
 
@@ -138,7 +98,7 @@ def cost_vs_volume_chart(curve: pd.DataFrame, current_tokens: float | None = Non
                 name=str(option),
                 mode="lines",
                 line={
-                    "color": _PALETTE[i % len(_PALETTE)],
+                    "color": style.colour(i),
                     "dash": "dash" if self_host else "solid",
                     "width": 2.5 if self_host else 2,
                 },
@@ -175,7 +135,7 @@ def cost_vs_volume_chart(curve: pd.DataFrame, current_tokens: float | None = Non
         xaxis={"title": "tokens embedded per month", "type": "log"},
         yaxis={"title": "USD per month", "type": "log"},
         height=500,
-        **{**_LAYOUT, "legend": _LEGEND_BELOW, "margin": {"l": 10, "r": 10, "t": 50, "b": 90}},
+        **{**style.LAYOUT, "legend": style.legend_below(), "margin": {"l": 10, "r": 10, "t": 50, "b": 90}},
     )
     return fig
 
@@ -204,7 +164,7 @@ def break_even_vs_throughput_chart(
                 mode="lines",
                 connectgaps=False,
                 line={
-                    "color": _PALETTE[i % 2 + (2 if on_demand else 0)],
+                    "color": style.PALETTE[i % 2 + (2 if on_demand else 0)],
                     "dash": "dash" if on_demand else "solid",
                 },
                 hovertemplate="%{x:.3s} tok/s → break-even %{y:.3s} tokens/month<extra>" + str(series) + "</extra>",
@@ -251,7 +211,7 @@ def break_even_vs_throughput_chart(
         xaxis={"title": "tokens per second on one GPU (before utilization)", "type": "log"},
         yaxis={"title": "break-even tokens per month", "type": "log"},
         height=500,
-        **{**_LAYOUT, "legend": _LEGEND_BELOW, "margin": {"l": 10, "r": 10, "t": 50, "b": 90}},
+        **{**style.LAYOUT, "legend": style.legend_below(), "margin": {"l": 10, "r": 10, "t": 50, "b": 90}},
     )
     return fig
 
@@ -284,10 +244,10 @@ def storage_chart(grid: pd.DataFrame, vectors: float) -> go.Figure:
         )
     fig.update_layout(
         barmode="group",
-        title=f"Storage for {tokens(vectors)} vectors by dimensions × precision",
+        title=f"Storage for {fmt.tokens(vectors)} vectors by dimensions × precision",
         xaxis={"title": "stored dimensions (MRL truncation)", "type": "category"},
         yaxis={"title": "GB (incl. index overhead × replicas)", "type": "log"},
         height=420,
-        **_LAYOUT,
+        **style.LAYOUT,
     )
     return fig

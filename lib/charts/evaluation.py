@@ -14,22 +14,12 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from lib.charts.cost import usd
+from lib.charts import style
+from lib.fmt import usd
 
-_PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"]
 #: Tie groups: group 1 (the best, statistically indistinguishable) in the strongest colour.
 _GROUP_COLOURS = ["#1d4ed8", "#60a5fa", "#94a3b8", "#cbd5e1", "#e2e8f0"]
 _PRECISION_DASH = {"float32": "solid", "float16": "dot", "int8": "dash", "binary": "dashdot"}
-_LAYOUT = {
-    "template": "plotly_white",
-    "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-}
-_LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0}
-
-
-def _colour(i: int) -> str:
-    return _PALETTE[i % len(_PALETTE)]
 
 
 def _err(df: pd.DataFrame) -> dict[str, object]:
@@ -49,7 +39,7 @@ def _empty(title: str, message: str) -> go.Figure:
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                        font={"size": 14, "color": "#64748b"})
     fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False},
-                      **{**_LAYOUT, "height": 260})
+                      **{**style.LAYOUT, "height": 260})
     return fig
 
 
@@ -98,7 +88,7 @@ def metric_by_model(df: pd.DataFrame, metric: str) -> go.Figure:
         yaxis={"title": metric, "range": [0, max(1.0, float(d["high"].max()) * 1.05)]},
         xaxis={"title": None},
         showlegend=False,
-        **{**_LAYOUT, "height": 380},
+        **{**style.LAYOUT, "height": 380},
     )
     return fig
 
@@ -118,7 +108,7 @@ def _scatter(
                 name=str(row.label),
                 text=[str(row.label)],
                 textposition="top center",
-                marker={"size": 13, "color": _colour(i), "line": {"width": 1, "color": "white"}},
+                marker={"size": 13, "color": style.colour(i), "line": {"width": 1, "color": "white"}},
                 hovertemplate=f"<b>{row.label}</b><br>{x_title} %{{x:{x_fmt}}}<br>{metric} %{{y:.3f}}"
                 f"<br>95 % CI {row.low:.3f}–{row.high:.3f}<extra></extra>",
             )
@@ -135,7 +125,7 @@ def _scatter(
         xaxis=xaxis,
         yaxis={"title": metric},
         showlegend=False,
-        **{**_LAYOUT, "height": 400},
+        **{**style.LAYOUT, "height": 400},
     )
     return fig
 
@@ -212,7 +202,7 @@ def quality_vs_dimensions(sweep: pd.DataFrame, metric: str, labels: dict[str, st
             fig.add_trace(
                 go.Scatter(
                     x=line["dim"], y=line["mean"], error_y=err, mode="lines+markers", name=name,
-                    line={"color": _colour(i), "dash": _PRECISION_DASH.get(str(precision), "solid")},
+                    line={"color": style.colour(i), "dash": _PRECISION_DASH.get(str(precision), "solid")},
                     customdata=line["index_bytes"],
                     hovertemplate=f"<b>{name}</b><br>%{{x}} dims<br>{metric} %{{y:.3f}}"
                     "<br>index %{customdata:,} bytes<extra></extra>",
@@ -224,7 +214,7 @@ def quality_vs_dimensions(sweep: pd.DataFrame, metric: str, labels: dict[str, st
         xaxis={"title": "dimensions kept (log scale)", "type": "log", "tickvals": dims,
                "ticktext": [str(v) for v in dims]},
         yaxis={"title": metric},
-        **{**_LAYOUT, "legend": _LEGEND_BELOW, "height": 440},
+        **{**style.LAYOUT, "legend": style.legend_below(-0.25), "height": 440},
     )
     return fig
 
@@ -254,7 +244,7 @@ def rank_comparison(df: pd.DataFrame, metric: str) -> go.Figure:
                 name=str(row.label),
                 text=[f"{row.label}  #{int(row.mteb_rank)}", f"#{int(row.your_rank)}  {row.label}"],
                 textposition=["middle left", "middle right"],
-                line={"color": _colour(i), "width": 3 if moved else 1.5},
+                line={"color": style.colour(i), "width": 3 if moved else 1.5},
                 marker={"size": 11}, hovertemplate=f"<b>{row.label}</b><br>%{{x}}: #%{{y}}<extra></extra>",
             )
         )
@@ -265,7 +255,7 @@ def rank_comparison(df: pd.DataFrame, metric: str) -> go.Figure:
                "range": [n + 0.5, 0.5]},
         xaxis={"title": None, "range": [-0.9, 1.9]},
         showlegend=False,
-        **{**_LAYOUT, "height": 120 + 60 * n},
+        **{**style.LAYOUT, "height": 120 + 60 * n},
     )
     return fig
 

@@ -13,14 +13,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from lib.charts.style import EST_COLOR, FRONTIER_COLOR, LEADERBOARD_PALETTE, PIN_COLOR, POINT_COLOR
+
 PIN_COL = "Pinned"
-FRONTIER_COLOR = "#d62728"
-POINT_COLOR = "rgba(31, 119, 180, 0.45)"
-PIN_COLOR = "#ff7f0e"
-EST_COLOR = "rgba(44, 160, 44, 0.55)"
 HEIGHT = 480
-#: Distinct colours for up to 8 pinned models on the radar.
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 MAX_FRONTIER_LABELS = 6
 # Legends sit under the plot so they never cover the title or the points.
 LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0}
@@ -341,8 +337,8 @@ def radar(means: pd.DataFrame, models: Sequence[str]) -> go.Figure:
                 name=_short(m),
                 mode="lines+markers",
                 connectgaps=False,
-                line={"color": PALETTE[i % len(PALETTE)], "width": 2},
-                marker={"color": PALETTE[i % len(PALETTE)], "size": 7},
+                line={"color": LEADERBOARD_PALETTE[i % len(LEADERBOARD_PALETTE)], "width": 2},
+                marker={"color": LEADERBOARD_PALETTE[i % len(LEADERBOARD_PALETTE)], "size": 7},
                 hovertemplate="%{theta}: %{r:.2f}<extra>" + m + "</extra>",
             )
         )

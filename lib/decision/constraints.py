@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib import fmt
 from lib.articles import RAG_GUIDE
 from lib.errors import UserError
 from lib.leaderboard import licenses
@@ -115,14 +116,6 @@ class Check:
     unknown: bool = False
 
 
-def _fmt_params(n: float) -> str:
-    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:,.0f}M"
-
-
-def _fmt_usd(x: float) -> str:
-    return f"${x:.3f}".rstrip("0").rstrip(".") if x >= 0.001 else f"${x:.5f}"
-
-
 @dataclass(frozen=True)
 class Constraint:
     """A constraint an answer implies, with a predicate over :class:`ModelFacts`.
@@ -182,7 +175,7 @@ def _latency(c: Constraint, m: ModelFacts) -> Check:
     cap = c.args["max_params_m"] * 1e6
     if m.n_parameters is not None and m.n_parameters > 0:
         ok = m.n_parameters <= cap
-        return Check(ok, f"{_fmt_params(m.n_parameters)} params {'≤' if ok else '>'} {_fmt_params(cap)}")
+        return Check(ok, f"{fmt.params(m.n_parameters)} params {'≤' if ok else '>'} {fmt.params(cap)}")
     api_cap = c.args.get("max_api_p95_ms")
     if api_cap is not None and m.api_latency_ms is not None:
         lo, hi = m.api_latency_ms
@@ -204,7 +197,7 @@ def _max_params(c: Constraint, m: ModelFacts) -> Check:
     if m.n_parameters is None or m.n_parameters <= 0:
         return c._unknown("parameter count")
     ok = m.n_parameters <= cap
-    return Check(ok, f"{_fmt_params(m.n_parameters)} params {'≤' if ok else '>'} {_fmt_params(cap)}")
+    return Check(ok, f"{fmt.params(m.n_parameters)} params {'≤' if ok else '>'} {fmt.params(cap)}")
 
 
 def _max_memory(c: Constraint, m: ModelFacts) -> Check:
@@ -219,10 +212,11 @@ def _max_price(c: Constraint, m: ModelFacts) -> Check:
     cap = c.args["usd_per_1m"]
     if m.price_per_1m is not None:
         ok = m.price_per_1m <= cap + 1e-12
-        return Check(ok, f"{_fmt_usd(m.price_per_1m)}/1M tokens ({m.hosting}) {'≤' if ok else '>'} {_fmt_usd(cap)}")
+        price, limit = fmt.usd_price(m.price_per_1m), fmt.usd_price(cap)
+        return Check(ok, f"{price}/1M tokens ({m.hosting}) {'≤' if ok else '>'} {limit}")
     if m.open_weights:
         est = m.selfhost_usd_per_1m
-        text = f"≈{_fmt_usd(est)}/1M tokens estimated" if est is not None else "no per-token price"
+        text = f"≈{fmt.usd_price(est)}/1M tokens estimated" if est is not None else "no per-token price"
         return Check(True, f"self-host: {text}, not a quoted price", unknown=True)
     return Check(False, "no published price and no open weights: the cap cannot be checked", unknown=True)
 
@@ -340,15 +334,15 @@ def _describe(kind: str, a: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "latency":
         p95 = a.get("max_api_p95_ms")
         extra = f", or an API with a published p95 ≤ {p95:g} ms ({RAG_GUIDE.short})" if p95 else ""
-        return "latency", f"at most {_fmt_params(a['max_params_m'] * 1e6)} parameters{extra}"
+        return "latency", f"at most {fmt.params(a['max_params_m'] * 1e6)} parameters{extra}"
     if kind == "managed_api":
         return "managed API", "callable at a published per-token price (vendor API or third-party host)"
     if kind == "max_params":
-        return "size", f"at most {_fmt_params(a['max_params_m'] * 1e6)} parameters"
+        return "size", f"at most {fmt.params(a['max_params_m'] * 1e6)} parameters"
     if kind == "max_memory":
         return "memory", f"at most {a['max_mb']:,} MB of weights in memory"
     if kind == "max_price":
-        return "budget", f"at most {_fmt_usd(a['usd_per_1m'])} per 1M tokens (self-host: estimated, marked)"
+        return "budget", f"at most {fmt.usd_price(a['usd_per_1m'])} per 1M tokens (self-host: estimated, marked)"
     if kind == "min_max_tokens":
         return "context length", f"max tokens ≥ your chunk length ({a['tokens']:,} tokens)"
     if kind == "max_dims":

@@ -266,6 +266,11 @@ def _seq(x: Any) -> tuple[Any, ...]:
     return tuple(v for v in x if _none(v) is not None)
 
 
+def _too_big_for_a10g(n_parameters: float | None) -> bool:
+    """Whether 16-bit weights alone exceed the articles' single 24 GB A10G (the estimate is then too low)."""
+    return bool(n_parameters and n_parameters * 2 > A10G_MEMORY_BYTES)
+
+
 def selfhost_usd_per_1m(name: str, n_parameters: float | None) -> tuple[float, str]:
     """Estimated self-host cost per 1M tokens on one GPU, from the articles' published figures.
 
@@ -288,7 +293,7 @@ def selfhost_usd_per_1m(name: str, n_parameters: float | None) -> tuple[float, s
         f"one {a.gpu_name} at ${a.gpu_usd_per_hour:g}/h, {a.gpu_utilization:.0%} utilised, "
         f"{cost.size_class(params_m)} size class latency from the articles; excludes idle GPU time and engineering"
     )
-    if n_parameters and n_parameters * 2 > A10G_MEMORY_BYTES:
+    if n_parameters is not None and _too_big_for_a10g(n_parameters):
         # 16-bit weights alone exceed the articles' single 24 GB A10G: the estimate is too low.
         too_big = f"⚠ {n_parameters / 1e9:.0f}B params do not fit one 24 GB {a.gpu_name} in 16-bit, so this is too low"
         basis = f"{too_big}; {basis}"
@@ -376,7 +381,7 @@ def price_text(f: ModelFacts, *, with_basis: bool = False) -> str:
         return f"${f.price_per_1m:g}/1M tokens ({f.hosting}; {f.price_source}){flags}"
     if f.selfhost_usd_per_1m is not None:
         basis = f": {f.selfhost_basis}" if with_basis else ", see how prices are estimated"
-        if not with_basis and f.selfhost_basis.startswith("⚠"):
+        if not with_basis and _too_big_for_a10g(f.n_parameters):
             basis += "; ⚠ too big for one A10G, so too low"
         return f"self-host ≈${f.selfhost_usd_per_1m:.4f}/1M tokens (estimate{basis})"
     return "price unknown"

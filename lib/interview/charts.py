@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from lib.charts import style
 from lib.interview.ranks import RankGap
 from lib.interview.vectors import CrossModelResult, MigrationCurve, SweepResult
 
-_LAYOUT = {
-    "template": "plotly_white",
-    "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
-}
 _PRECISION = {"float32": ("#2563eb", "solid"), "int8": ("#16a34a", "dash"), "binary": ("#dc2626", "dot")}
 
 
@@ -51,7 +47,7 @@ def rank_scatter(gap: RankGap, highlight: int = 8, top: int = 60) -> go.Figure:
         title=f"{gap.benchmark}, overall top {top}: rank by {gap.overall_col} vs rank by {gap.task_type}",
         xaxis={"title": f"rank by {gap.overall_col} (1 = best)", "range": [-8, top + 8]},
         yaxis={"title": f"rank by {gap.task_type}", "autorange": "reversed"},
-        height=480, **_LAYOUT,
+        height=480, **style.LAYOUT,
     )
     return fig
 
@@ -78,7 +74,7 @@ def cross_model_bars(cross: CrossModelResult) -> go.Figure:
                              line={"color": "#64748b", "dash": "dot"}, hoverinfo="skip"))
     fig.update_layout(title=f"Recall@10 on {cross.n_queries} questions ({cross.dim}-dim vectors on both sides)",
                       yaxis={"title": "Recall@10", "range": [0, 1.1]}, height=420,
-                      **{**_LAYOUT, "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1,
+                      **{**style.LAYOUT, "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1,
                                                "xanchor": "right"}})
     return fig
 
@@ -106,7 +102,7 @@ def migration_chart(curve: MigrationCurve) -> go.Figure:
         title="Migrating the demo corpus from the old model to the new one",
         xaxis={"title": "documents re-embedded with the new model (%)", "ticksuffix": " %"},
         yaxis={"title": "Recall@10", "range": [0, 1.05]}, height=420,
-        **{**_LAYOUT, "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}},
+        **{**style.LAYOUT, "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}},
     )
     return fig
 
@@ -134,6 +130,6 @@ def sweep_chart(sweep: SweepResult) -> go.Figure:
     fig.update_layout(
         title=f"{sweep.model}: quality vs storage per vector (leading dimensions kept)",
         xaxis={"title": "bytes per vector (log scale)", "type": "log", "dtick": 1},
-        yaxis={"title": "nDCG@10", "range": [0, 1]}, height=420, **_LAYOUT,
+        yaxis={"title": "nDCG@10", "range": [0, 1]}, height=420, **style.LAYOUT,
     )
     return fig

@@ -9,34 +9,11 @@ from __future__ import annotations
 
 import math
 
-from lib import cost
+from lib import cost, fmt
 from lib.interview.finetune import FineTuneCosts, FineTuneResult
 from lib.interview.ranks import DomainRanking, OwnDataRanks, RankGap
 from lib.interview.tradeoffs import ApiVsSelfHost, MigrationCosts
 from lib.interview.vectors import CrossModelResult, EncoderDemo, MigrationCurve, SweepResult
-
-
-def tokens(n: float) -> str:
-    """``3e9`` → ``3.0B``; ``2.5e7`` → ``25M``."""
-    if n >= 1e9:
-        return f"{n / 1e9:,.1f}B"
-    if n >= 1e6:
-        return f"{n / 1e6:,.0f}M"
-    return f"{n:,.0f}"
-
-
-def usd(x: float) -> str:
-    """Dollars with cents below $100."""
-    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
-
-
-def gb(x: float) -> str:
-    """Decimal GB with one decimal place below 10,000."""
-    return f"{x:,.1f} GB" if x < 10_000 else f"{x:,.0f} GB"
-
-
-def _rank(r: int | None) -> str:
-    return "not ranked" if r is None else f"#{r}"
 
 
 def storage_quiz() -> dict[str, str]:
@@ -48,10 +25,10 @@ def storage_quiz() -> dict[str, str]:
     """
     right = cost.storage_gb(100e6, 1536)
     return {
-        "storage_opt_a": gb(right / 10),
-        "storage_opt_b": gb(cost.storage_gb(100e6, 1536, "int8")),
-        "storage_opt_c": gb(right),
-        "storage_opt_d": gb(right * 10),
+        "storage_opt_a": fmt.gb(right / 10),
+        "storage_opt_b": fmt.gb(cost.storage_gb(100e6, 1536, "int8")),
+        "storage_opt_c": fmt.gb(right),
+        "storage_opt_d": fmt.gb(right * 10),
         "storage_1536_gb": f"{right:,.1f}",
         "storage_256_gb": f"{cost.storage_gb(100e6, 256):,.1f}",
     }
@@ -161,13 +138,15 @@ def build(
         f.setdefault("dim", str(encoder.lengths["vector"].iloc[0]).strip("(,)"))
     if migration_costs is not None:
         m = migration_costs
-        f.update(vectors=tokens(m.vectors), tokens_per_chunk=str(m.tokens_per_chunk), reembed_tokens=tokens(m.tokens),
-                 reembed_api_usd=usd(m.reembed_api_usd), reembed_gpu_hours=f"{m.reembed_gpu_hours:,.1f}",
+        f.update(vectors=fmt.tokens_rounded(m.vectors), tokens_per_chunk=str(m.tokens_per_chunk),
+                 reembed_tokens=fmt.tokens_rounded(m.tokens),
+                 reembed_api_usd=fmt.usd(m.reembed_api_usd, millions=False),
+                 reembed_gpu_hours=f"{m.reembed_gpu_hours:,.1f}",
                  old_gb=f"{m.old_gb:,.1f}", new_gb=f"{m.new_gb:,.1f}")
     if api is not None:
-        f["break_even_tokens"] = "never" if api.break_even_tokens is None else tokens(api.break_even_tokens)
+        f["break_even_tokens"] = "never" if api.break_even_tokens is None else fmt.tokens_rounded(api.break_even_tokens)
     if ft_costs is not None:
-        f.setdefault("reembed_tokens", tokens(ft_costs.corpus_tokens))
+        f.setdefault("reembed_tokens", fmt.tokens_rounded(ft_costs.corpus_tokens))
     if ft_run is not None:
         f.update(ft_pairs=str(ft_run.n_pairs), ft_seconds=f"{ft_run.train_seconds:.0f}",
                  ft_before=f"{ft_run.before.ndcg:.3f}", ft_after=f"{ft_run.after.ndcg:.3f}",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lib import cost
+from lib import cost, fmt
 from lib.errors import UserError
 from lib.evaluation import metrics
 from lib.evaluation.datasets import Dataset
@@ -96,9 +96,7 @@ class FineTuneCosts:
     def rows(self) -> list[tuple[str, str, str]]:
         """(item, amount, how it is computed) for display."""
         def usd(x: float) -> str:
-            if 0 < x < 0.01:
-                return "< $0.01"
-            return f"${x:,.2f}" if x < 100 else f"${x:,.0f}"
+            return fmt.usd(x, millions=False, below_cent=True)
 
         out = [
             ("Label the pairs", usd(self.labelling_usd), f"{self.pairs:,} pairs of human review time"),

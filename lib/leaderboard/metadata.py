@@ -17,8 +17,6 @@ import pandas as pd
 
 from lib.errors import UserError
 
-_AGGREGATE_DEFAULT = ("mean_task", "mean_task_type", "task_types")
-
 
 def mteb_version() -> str:
     """The installed mteb version."""
