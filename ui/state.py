@@ -20,3 +20,7 @@ PRICE_OVERRIDES = "ems_price_overrides"
 COST_ASSUMPTIONS = "ems_cost_assumptions"
 #: The Cost page's estimates (DataFrame from lib.cost.estimates_frame), for the report.
 COST_ESTIMATES = "ems_cost_estimates"
+#: Run ids the Evaluate and Runs pages hand to the report.
+REPORT_RUNS = "ems_report_runs"
+#: Extra report sections by name (e.g. {"decision": markdown} from the decision wizard).
+REPORT_SECTIONS = "ems_report_sections"
