@@ -398,14 +398,19 @@ def section_finetune(c: content.InterviewContent, sec: Section) -> None:
         pd.DataFrame(costs.rows(), columns=["Item", "Cost", "How"]), hide_index=True, width="stretch", key="iv_ft_costs"
     )
     a = iv.assumptions()
-    st.caption(
-        md(
-            f"Assumptions: {f.minutes_per_pair:g} minute of review per pair at ${f.labour_usd_per_hour:g}/h; "
-            f"{f.tokens_per_pair} tokens per pair, {f.epochs} epochs, training ≈ {f.backward_factor:g}× the compute of "
-            f"embedding; GPU {a.gpu_name} at ${a.gpu_usd_per_hour:g}/h, {a.gpu_utilization:.0%} utilisation; throughput "
-            f"{costs.throughput_basis}. Corpus and volumes from the Cost page."
-        )
+    assumed = c.text(
+        "finetune_assumptions",
+        minutes=f"{f.minutes_per_pair:g}",
+        labour=f"{f.labour_usd_per_hour:g}",
+        tokens=f.tokens_per_pair,
+        epochs=f.epochs,
+        factor=f"{f.backward_factor:g}",
+        gpu=a.gpu_name,
+        gpu_price=f"{a.gpu_usd_per_hour:g}",
+        utilisation=f"{a.gpu_utilization:.0%}",
+        throughput=costs.throughput_basis,
     )
+    st.caption(md(assumed))
     link("pages/cost.py", label="Cost page: corpus size, volumes, GPU price", icon=":material/payments:")
 
     st.subheader("Live fine-tune (opt-in)")
@@ -615,10 +620,23 @@ def section_tradeoffs(c: content.InterviewContent, sec: Section) -> None:
             (
                 "Small vs large",
                 md(
-                    f"Best small model on {size.benchmark} Retrieval: **{s.model}** ({s.params_b * 1000:,.0f}M parameters, "
-                    f"{s.dims} dims) scores {s.retrieval:.3f}; best large: **{lg.model}** ({lg.params_b:,.1f}B, {lg.dims} "
-                    f"dims) scores {lg.retrieval:.3f} — {size.gap:+.3f}. Storage for 100M float32 vectors: {s.gb_100m:,.0f} GB "
-                    f"vs {lg.gb_100m:,.0f} GB; latency {s.latency} vs {lg.latency}."
+                    c.text(
+                        "tradeoff_size",
+                        benchmark=size.benchmark,
+                        small=s.model,
+                        small_params=f"{s.params_b * 1000:,.0f}M",
+                        small_dims=s.dims,
+                        small_score=f"{s.retrieval:.3f}",
+                        large=lg.model,
+                        large_params=f"{lg.params_b:,.1f}B",
+                        large_dims=lg.dims,
+                        large_score=f"{lg.retrieval:.3f}",
+                        gap=f"{size.gap:+.3f}",
+                        small_gb=f"{s.gb_100m:,.0f}",
+                        large_gb=f"{lg.gb_100m:,.0f}",
+                        small_latency=s.latency,
+                        large_latency=lg.latency,
+                    )
                 ),
             )
         )
@@ -628,8 +646,13 @@ def section_tradeoffs(c: content.InterviewContent, sec: Section) -> None:
             (
                 "Domain",
                 md(
-                    f"Specialised domains need domain benchmarks: the leader of {dom.domain} is {dom.domain_leader}; "
-                    f"{int(dom.table['specialised'].sum())} of its top {dom.top_n} are legal-specialised models (step Q1)."
+                    c.text(
+                        "tradeoff_domain",
+                        domain=dom.domain,
+                        leader=dom.domain_leader,
+                        specialised=int(dom.table["specialised"].sum()),
+                        top_n=dom.top_n,
+                    )
                 ),
             )
         )
