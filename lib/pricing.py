@@ -629,3 +629,114 @@ def prices_frame(book: PriceBook, *, effective_only: bool = False) -> pd.DataFra
             "notes",
         ],
     )
+
+
+def editor_rows(published: Sequence[PriceRecord], file_overrides: Sequence[PriceOverride]) -> list[dict[str, object]]:
+    """Rows of the Cost page's price editor: one per model, the published price and the user's.
+
+    Args:
+        published: Records read from ``data/pricing.csv``.
+        file_overrides: The user's prices from the local overrides file.
+
+    Returns:
+        One dict per model (the published effective price, its source and flags), with
+        ``your_price`` / ``your_note`` filled from the local file where it has the model.
+    """
+    file_price = {o.model: o for o in file_overrides}
+    rows: list[dict[str, object]] = []
+    for model, rec in build_price_book(published, []).effective.items():
+        fo = file_price.get(model)
+        rows.append(
+            {
+                "marks": flag_text(rec),
+                "model": model,
+                "published_price": rec.price_per_1m_tokens,
+                "batch_price": rec.batch_price_per_1m_tokens,
+                "source": rec.source_name,
+                "source_url": rec.source_url or None,
+                "kind": rec.source_kind,
+                "date_checked": rec.date_checked,
+                "your_price": fo.price_per_1m_tokens if fo else None,
+                "your_note": fo.note if fo else "",
+            }
+        )
+    return rows
+
+
+def overrides_from_editor(
+    rows: Iterable[Mapping[str, object]], file_overrides: Sequence[PriceOverride]
+) -> tuple[list[PriceOverride], list[PriceOverride]]:
+    """The user's prices read back from edited :func:`editor_rows`.
+
+    Args:
+        rows: The editor's rows after editing (``model``, ``your_price``, ``your_note``).
+        file_overrides: The prices already in the local file.
+
+    Returns:
+        ``(session, all_yours)``: the prices that differ from the local file (they override
+        for this session) and every price the user has, file and session (what *Save* writes).
+        A price unchanged from the file keeps the file's ``date_checked``.
+    """
+    file_price = {o.model: o for o in file_overrides}
+    session: list[PriceOverride] = []
+    all_yours: list[PriceOverride] = []
+    for row in rows:
+        price = row.get("your_price")
+        if price is None or pd.isna(price):
+            continue
+        note = str(row.get("your_note") or "")
+        model = str(row["model"])
+        fo = file_price.get(model)
+        unchanged = fo is not None and fo.price_per_1m_tokens == price and fo.note == note
+        o = PriceOverride(
+            model,
+            float(price),  # type: ignore[arg-type]
+            note=note,
+            date_checked=fo.date_checked if unchanged and fo else None,
+        )
+        all_yours.append(o)
+        if not unchanged:
+            session.append(o)
+    return session, all_yours
+
+
+def dated(overrides: Iterable[PriceOverride], today: date) -> list[PriceOverride]:
+    """The overrides with ``today`` as the check date where they have none (what *Save* writes).
+
+    Args:
+        overrides: The user's prices.
+        today: The date to stamp on undated prices.
+
+    Returns:
+        The same prices, each with a ``date_checked``.
+    """
+    return [o if o.date_checked else replace(o, date_checked=today) for o in overrides]
+
+
+def check_lines(book: PriceBook, models: Sequence[str]) -> list[str]:
+    """Markdown bullet lines for the stale or conflicting prices among ``models``.
+
+    Args:
+        book: The price book in use.
+        models: Model names present in ``book.effective``.
+
+    Returns:
+        One line per flagged model (empty when none is flagged); each names the price used,
+        its source, its age when stale and the other sources' prices when they disagree.
+    """
+    lines = []
+    for rec in (book.effective[m] for m in models):
+        if not (rec.stale or rec.conflict):
+            continue
+        line = f"- **{rec.display_name}**: using ${rec.price_per_1m_tokens:g}/1M from {rec.source_label}."
+        if rec.stale:
+            line += f" ⚠ stale: checked {rec.age_days} days ago."
+        if rec.conflict:
+            others = [
+                f"${r.price_per_1m_tokens:g} ({r.source_name}, {r.date_checked})"
+                for r in book.sources_for(rec.model)
+                if r is not rec and not r.is_override
+            ]
+            line += " ⚠ sources disagree: also " + "; ".join(others) + "."
+        lines.append(line)
+    return lines

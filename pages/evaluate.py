@@ -204,5 +204,5 @@ if run_id:
     except UserError as exc:
         st.error(str(exc))
     if st.button("Write the report for this run", key="ev_to_report", icon=":material/description:"):
-        ss["ems_report_runs"] = [run_id]
+        ss[state.REPORT_RUNS] = [run_id]
         st.switch_page("pages/report.py")

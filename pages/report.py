@@ -11,14 +11,12 @@ import streamlit as st
 
 from lib import fmt, report
 from lib.errors import UserError
-from ui import data, ensure_router
+from ui import data, ensure_router, state
 from ui import evaluation as ev
 
 ensure_router()
 
 ss = st.session_state
-RUNS_KEY = "ems_report_runs"  # run ids chosen on Evaluate/Runs
-SECTIONS_KEY = "ems_report_sections"  # e.g. {"decision": markdown} from the decision wizard
 
 st.title("Report")
 st.caption("A cost/quality report for architects: the question, assumptions, price sources with dates, results "
@@ -33,15 +31,15 @@ if done.empty:
 
 label = {r.run_id: f"{r.created_at:%Y-%m-%d %H:%M} · {r.dataset} · {r.models}" for r in done.itertuples(index=False)}
 ids = list(done["run_id"])
-preset = [r for r in (ss.get(RUNS_KEY) or []) if r in ids] or ids[:1]
+preset = [r for r in (ss.get(state.REPORT_RUNS) or []) if r in ids] or ids[:1]
 chosen = st.multiselect("Runs to include", ids, default=preset, format_func=label.get, key="rep_runs")
 c1, c2 = st.columns(2)
 question = c1.text_area("Question", value=report.DEFAULT_QUESTION, key="rep_question", height=90)
 context = c2.text_area("Context (who asks, what for)", key="rep_context", height=90,
                        placeholder="e.g. Support search for the Northwind knowledge base; 2M documents; EU only.")
 
-shortlist = list(ss.get("ems_shortlist") or [])
-decision_md = str((ss.get(SECTIONS_KEY) or {}).get("decision") or "")
+shortlist = list(ss.get(state.SHORTLIST) or [])
+decision_md = str((ss.get(state.REPORT_SECTIONS) or {}).get("decision") or "")
 a = ev.assumptions()
 with st.expander("Inputs used besides the runs", expanded=False):
     st.markdown("**Shortlist:** " + (", ".join(f"`{m}`" for m in shortlist) if shortlist else

@@ -12,7 +12,7 @@ from lib import report
 from lib.errors import UserError
 from lib.evaluation import runs
 from lib.evaluation.models import display_label
-from ui import data, ensure_router
+from ui import data, ensure_router, state
 from ui import evaluation as ev
 
 ensure_router()
@@ -68,7 +68,7 @@ with tab_open:
         except UserError as exc:
             st.error(str(exc))
         if st.button("Use in the report", key="runs_to_report", disabled=rid not in done):
-            ss["ems_report_runs"] = [rid]
+            ss[state.REPORT_RUNS] = [rid]
             st.switch_page("pages/report.py")
 
 with tab_compare:

@@ -414,3 +414,23 @@ def test_every_template_field_is_a_computed_fact(the_content, eng, lb_db, stored
 
 def test_chance_recall_is_k_over_n() -> None:
     assert vectors.chance_recall(datasets.load_dataset(DEMO)) == pytest.approx(10 / 149)  # k / N documents
+
+
+def test_page_prose_comes_from_the_content_file_and_fills_every_field() -> None:
+    import re
+
+    c = content.load_content()
+    root = Path(__file__).resolve().parent.parent
+    code = (root / "ui" / "interview_sections.py").read_text() + (root / "pages" / "interview.py").read_text()
+    used = set(re.findall(r'c\.text\(\s*"(\w+)"', code))
+    assert used and used == set(c.prose)  # every key the page asks for exists; none is left unused
+    assert c.text("kind_winners", winners="**A** — m") == (
+        "Best per kind: **A** — m. One leaderboard number cannot tell you this: which model wins depends on what "
+        "your users ask."
+    )
+    assert content.MISSING in c.text("rank_gap")  # a missing fact shows as … and never raises
+    with pytest.raises(content.InterviewContentError, match="nope"):
+        c.text("nope")
+    raw = json.loads(content.CONTENT_PATH.read_text(encoding="utf-8"))
+    with pytest.raises(content.InterviewContentError, match="'prose' must be"):
+        content.parse_content({**raw, "prose": {"x": 1}})

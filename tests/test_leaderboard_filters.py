@@ -139,3 +139,31 @@ def test_prices_api_and_selfhost_estimates(view_inputs: tuple[object, pd.DataFra
     assert len(est) > 100 and est["Open weights"].all() and est["Price source"].isna().all()
     assert explorer.selfhost_price_per_1m(None) is None
     assert explorer.selfhost_price_per_1m(8e9) > explorer.selfhost_price_per_1m(100e6)  # type: ignore[operator]
+
+
+def test_from_session_rebuilds_every_widget_value() -> None:
+    from lib.leaderboard.filters import DEFAULT_WEIGHT, PARAM_KEYS, WEIGHT_PREFIX
+
+    skip = {"benchmark", "weights"}
+    state: dict[str, object] = {PARAM_KEYS[n]: getattr(FULL, n) for n in PARAM_KEYS if n not in skip}
+    state[PARAM_KEYS["pins"]] = list(FULL.pins)  # multiselects hold lists
+    state.update({WEIGHT_PREFIX + t: w for t, w in FULL.weights})
+    assert LeaderboardFilters.from_session(state, FULL.benchmark, ["Retrieval", "STS"]) == FULL
+    # Empty widgets keep the defaults; a type without its weight widget gets the default weight.
+    empty = {PARAM_KEYS["tasks"]: [], PARAM_KEYS["search"]: None, PARAM_KEYS["min_max_tokens"]: None}
+    f = LeaderboardFilters.from_session(empty, "MTEB(eng, v2)", ["Clustering"])
+    assert f == LeaderboardFilters(benchmark="MTEB(eng, v2)", weights=(("Clustering", float(DEFAULT_WEIGHT)),))
+    assert LeaderboardFilters.from_session({}, "X").weights == ()
+
+
+def test_sort_columns_order_and_weighted_columns() -> None:
+    class Summary:
+        rank_col = "Rank (Borda)"
+        mean_cols = ("Mean (Task)", "Mean (TaskType)")
+
+    cols = explorer.sort_columns(Summary(), ["Retrieval", "STS"])  # type: ignore[arg-type]
+    assert cols[:5] == ["Rank (Borda)", "Mean (Task)", "Mean (TaskType)", "Retrieval", "STS"]
+    assert cols[-1] == "Model" and explorer.PRICE_COL in cols and explorer.WEIGHTED_COL not in cols
+    weighted = explorer.sort_columns(Summary(), ["Retrieval", "Retrieval"], weighted=True)
+    assert weighted[1:3] == [explorer.WEIGHTED_RANK_COL, explorer.WEIGHTED_COL]
+    assert len(weighted) == len(set(weighted))

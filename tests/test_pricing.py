@@ -221,3 +221,43 @@ def test_model_names_match_mteb() -> None:
         # voyageai/* is the results' name; mteb's ModelMeta calls it mongodb/* (an alias).
         assert rec.model in names or any(a in names for a in rec.aliases), rec.model
         assert mteb.get_model_meta(rec.model).name in {rec.model, *rec.aliases}
+
+
+def test_editor_rows_and_overrides_read_back() -> None:
+    published = pricing.read_pricing_csv()
+    mine = PriceOverride("openai/text-embedding-3-small", 0.01, date_checked=date(2026, 1, 2), note="ours")
+    rows = pricing.editor_rows(published, [mine])
+    by_model = {r["model"]: r for r in rows}
+    assert len(rows) == len(by_model) == len(pricing.build_price_book(published, []).effective)
+    assert by_model[mine.model]["your_price"] == 0.01 and by_model[mine.model]["your_note"] == "ours"
+    other = next(m for m in by_model if m != mine.model)
+    assert by_model[other]["your_price"] is None
+    # Unchanged file price: kept with its date, not a session override. Edited and new prices: session.
+    edited = [dict(r) for r in rows]
+    session, all_yours = pricing.overrides_from_editor(edited, [mine])
+    assert session == [] and all_yours == [mine.__class__(mine.model, 0.01, None, date(2026, 1, 2), "ours")]
+    for r in edited:
+        if r["model"] == other:
+            r["your_price"] = 0.5
+    edited[[r["model"] for r in edited].index(mine.model)]["your_price"] = float("nan")  # cleared cell
+    session, all_yours = pricing.overrides_from_editor(edited, [mine])
+    assert [(o.model, o.price_per_1m_tokens, o.date_checked) for o in session] == [(other, 0.5, None)]
+    assert all_yours == session
+    assert pricing.dated(session, date(2026, 3, 4))[0].date_checked == date(2026, 3, 4)
+    assert pricing.dated([mine], date(2026, 3, 4)) == [mine]
+
+
+def test_check_lines_name_stale_and_conflicting_prices() -> None:
+    book = load_prices(today=TODAY)
+    flagged = [m for m, r in book.effective.items() if r.stale or r.conflict]
+    assert "openai/text-embedding-3-large" in flagged and "google/gemini-embedding-2" in flagged
+    clean = [m for m, r in book.effective.items() if not (r.stale or r.conflict)]
+    assert pricing.check_lines(book, clean) == []
+    lines = pricing.check_lines(book, flagged + clean)
+    assert len(lines) == len(flagged)
+    for m, line in zip(flagged, lines, strict=True):
+        rec = book.effective[m]
+        assert line.startswith(f"- **{rec.display_name}**: using ${rec.price_per_1m_tokens:g}/1M")
+        assert ("⚠ stale" in line) == rec.stale and ("⚠ sources disagree" in line) == rec.conflict
+    gem = lines[flagged.index("google/gemini-embedding-2")]
+    assert "also $0.025 (" in gem  # the other source's price, beside the one used ($0.2)

@@ -24,12 +24,9 @@ from lib.evaluation import datasets, runs, uploads
 from lib.evaluation.models import display_label, find_api_key, local_specs, spec_for
 from lib.fmt import md_plain
 from lib.labelling import export
-from ui import data
+from ui import data, state
 
 DEMO_DIR = DATA_DIR / "demo"
-SHORTLIST_KEY = "ems_shortlist"
-ASSUMPTIONS_KEY = "ems_cost_assumptions"
-OVERRIDES_KEY = "ems_price_overrides"
 
 
 def max_upload_bytes() -> int:
@@ -67,7 +64,7 @@ def preview(ds: datasets.Dataset, n: int = 5) -> dict[str, pd.DataFrame]:
 
 def model_choices() -> tuple[list[str], list[str], dict[str, str]]:
     """(options, default selection, spec → how the app found it) for the model picker."""
-    shortlist = [spec_for(m) for m in (st.session_state.get(SHORTLIST_KEY) or [])]
+    shortlist = [spec_for(m) for m in (st.session_state.get(state.SHORTLIST) or [])]
     local = local_specs()
     where: dict[str, str] = {}
     for s in shortlist:
@@ -109,12 +106,12 @@ def model_meta(names: Sequence[str]) -> dict[str, dict[str, object] | None]:
 
 def price_book() -> pricing.PriceBook:
     """Prices with the session's overrides (as the Cost page uses them)."""
-    return pricing.load_prices(session_overrides=st.session_state.get(OVERRIDES_KEY, []))
+    return pricing.load_prices(session_overrides=st.session_state.get(state.PRICE_OVERRIDES, []))
 
 
 def assumptions() -> cost.CostAssumptions:
     """The Cost page's assumptions, or the defaults."""
-    return report.assumptions_from(st.session_state.get(ASSUMPTIONS_KEY))
+    return report.assumptions_from(st.session_state.get(state.COST_ASSUMPTIONS))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

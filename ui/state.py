@@ -13,3 +13,14 @@ EV_DATASET = "ev_dataset"
 EV_RUN_ID = "ev_run_id"
 #: An API key typed in this browser session (never stored); Evaluate and Label share it.
 API_KEY_VALUE = "ev_api_key_value"
+#: The Cost page's price overrides of this session (list[PriceOverride]); the leaderboard's price
+#: filter and Pareto chart and the report price with them.
+PRICE_OVERRIDES = "ems_price_overrides"
+#: The Cost page's assumptions (lib.cost.CostAssumptions), for the leaderboard and the report.
+COST_ASSUMPTIONS = "ems_cost_assumptions"
+#: The Cost page's estimates (DataFrame from lib.cost.estimates_frame), for the report.
+COST_ESTIMATES = "ems_cost_estimates"
+#: Run ids the Evaluate and Runs pages hand to the report.
+REPORT_RUNS = "ems_report_runs"
+#: Extra report sections by name (e.g. {"decision": markdown} from the decision wizard).
+REPORT_SECTIONS = "ems_report_sections"

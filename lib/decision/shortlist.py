@@ -692,3 +692,71 @@ def shortlist_markdown(tree: DecisionTree, sl: Shortlist) -> str:
         "evaluate this shortlist on your own queries before you commit.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def shortlist_frame(sl: Shortlist) -> pd.DataFrame:
+    """The shortlist as the wizard's table: rank, model, score (×100), components, facts.
+
+    Args:
+        sl: A built shortlist.
+
+    Returns:
+        One row per entry; a column per score component when there are several.
+    """
+    rows: list[dict[str, Any]] = []
+    for e in sl.entries:
+        f = e.facts
+        row: dict[str, Any] = {"#": e.rank, "Model": e.model, "Score": e.score * 100}
+        for cs in sl.components:
+            if len(sl.components) > 1:
+                row[cs.component.label] = e.component_scores[cs.component.id] * 100
+        row["Params"] = f"{f.n_parameters / 1e6:,.0f}M" if f.n_parameters else "—"
+        row["Dims"] = f.embed_dim
+        row["Max tokens"] = int(f.max_tokens) if f.max_tokens else None
+        row["Price /1M tokens"] = (
+            f"${f.price_per_1m:g} ({f.hosting})"
+            if f.price_per_1m is not None
+            else (
+                f"≈${f.selfhost_usd_per_1m:.4f} self-host est.{' ⚠' if f.selfhost_basis.startswith('⚠') else ''}"
+                if f.selfhost_usd_per_1m is not None
+                else "unknown"
+            )
+        )
+        row["Licence"] = licence_text(f)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def excluded_frame(sl: Shortlist) -> pd.DataFrame:
+    """The strongest models a constraint excluded, with the constraint and its evidence.
+
+    Args:
+        sl: A built shortlist.
+
+    Returns:
+        One row per excluded model (score ×100, rank ignoring constraints).
+    """
+    return pd.DataFrame(
+        [
+            {
+                "Model": x.model,
+                "Score": x.score * 100,
+                "Rank ignoring constraints": x.rank_unconstrained,
+                "Excluded by": x.constraint.name,
+                "Evidence": x.check.detail,
+            }
+            for x in sl.excluded
+        ]
+    )
+
+
+def selfhost_basis(sl: Shortlist) -> str:
+    """The self-hosting price basis the entries share, without a model's own warning.
+
+    Args:
+        sl: A built shortlist.
+
+    Returns:
+        E.g. the GPU price and throughput source; "" when no entry is costed as self-hosted.
+    """
+    return next((e.facts.selfhost_basis.split("; ", 1)[-1] for e in sl.entries if e.facts.selfhost_basis), "")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,8 @@ class InterviewContent:
         quiz: Quiz questions in order.
         lengths: Texts of increasing length for the fixed-size-vector demo.
         pairs: Paraphrase and unrelated pairs for the similarity demo.
+        prose: The page's own sentences around the demos, by key: templates whose ``{name}``
+            fields the page fills with the numbers it computed (see :meth:`text`).
     """
 
     sources: Mapping[str, str]
@@ -123,6 +125,24 @@ class InterviewContent:
     quiz: tuple[QuizQuestion, ...]
     lengths: tuple[str, ...]
     pairs: tuple[TextPair, ...]
+    prose: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, key: str, **facts: object) -> str:
+        """A prose template filled with facts (each formatted with ``str``; missing ones show ``…``).
+
+        Args:
+            key: A key of :attr:`prose`.
+            **facts: Field name → value, already formatted where a format matters.
+
+        Returns:
+            The filled text.
+
+        Raises:
+            InterviewContentError: If ``data/interview.json`` has no such prose entry.
+        """
+        if key not in self.prose:
+            raise InterviewContentError(f"interview.json: 'prose' has no entry {key!r}")
+        return fill(self.prose[key], {k: str(v) for k, v in facts.items()})
 
     def section(self, section_id: str) -> Section:
         """The section with this id.
@@ -224,9 +244,12 @@ def parse_content(raw: Mapping[str, Any], source: str = "interview.json") -> Int
         if relation not in ("paraphrase", "unrelated"):
             raise InterviewContentError(f"{where}: relation must be 'paraphrase' or 'unrelated'")
         pairs.append(TextPair(_req(p, "a", where), _req(p, "b", where), relation))
+    prose = raw.get("prose", {})
+    if not isinstance(prose, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in prose.items()):
+        raise InterviewContentError(f"{source}: 'prose' must be an object of key → text")
     return InterviewContent(
         sources=dict(sources), sections=tuple(sections), quiz=tuple(quiz),
-        lengths=_strs(enc, "lengths", f"{source}: encoder"), pairs=tuple(pairs),
+        lengths=_strs(enc, "lengths", f"{source}: encoder"), pairs=tuple(pairs), prose=dict(prose),
     )
 
 

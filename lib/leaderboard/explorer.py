@@ -359,13 +359,33 @@ def weighted_score(means: pd.DataFrame, shares: Mapping[str, float]) -> pd.Serie
     return pd.Series(vals @ w, index=means.index)  # NaN propagates: skipna=False, as mteb's means
 
 
-def sort_columns(view_cols: Sequence[str]) -> list[str]:
-    """Columns the user can sort by, in a sensible order."""
-    return [
-        c
-        for c in view_cols
-        if c not in {PIN_COL, "License", "License group", PRICE_KIND_COL, RANK_CI_COL, MEAN_CI_COL, GROUP_COL}
+def sort_columns(summary: SummaryTable, type_cols: Sequence[str], *, weighted: bool = False) -> list[str]:
+    """Columns the user can sort the explorer by, in the order the *Sort by* box lists them.
+
+    Args:
+        summary: mteb's summary table of the task subset (its rank and mean columns come first).
+        type_cols: The task types present (their per-type means are sortable).
+        weighted: Whether the weighted score and its rank are shown (then they are sortable).
+
+    Returns:
+        Column names, without duplicates: rank, weighted rank/score, means, task types, price,
+        then the model attributes.
+    """
+    cols = [
+        summary.rank_col,
+        *([WEIGHTED_RANK_COL, WEIGHTED_COL] if weighted else []),
+        *summary.mean_cols,
+        *type_cols,
+        PRICE_COL,
+        "Embedding Dimensions",
+        "Max Tokens",
+        "Total Parameters (B)",
+        "Memory (GB)",
+        "Zero-shot",
+        "Release Date",
+        "Model",
     ]
+    return list(dict.fromkeys(cols))
 
 
 def build_view(

@@ -218,6 +218,46 @@ class LeaderboardFilters:
         return out
 
     @classmethod
+    def from_session(
+        cls, state: Mapping[str, object], benchmark: str, weight_types: Sequence[str] = ()
+    ) -> LeaderboardFilters:
+        """Rebuild the view from the explorer's widget values (``PARAM_KEYS`` in session state).
+
+        Empty or missing widget values keep the defaults, as the widgets show them.
+
+        Args:
+            state: Widget key → value (Streamlit's session state).
+            benchmark: The chosen benchmark.
+            weight_types: Task types present in the table; their weights are read from the
+                ``WEIGHT_PREFIX`` + type widgets (``DEFAULT_WEIGHT`` when absent). Empty: no weights.
+
+        Returns:
+            The view.
+        """
+        kwargs: dict[str, object] = {"benchmark": benchmark}
+        for name, key in PARAM_KEYS.items():
+            v = state.get(key)
+            if name in _LISTS or name in _RANGES:
+                if v:
+                    kwargs[name] = tuple(v)  # type: ignore[arg-type]
+            elif name in _BOOLS:
+                if v is not None:
+                    kwargs[name] = bool(v)
+            elif name in _CHOICES:
+                if v:
+                    kwargs[name] = v
+            elif name == "min_max_tokens":
+                kwargs[name] = v or 0
+            elif name in ("search", "sort"):
+                kwargs[name] = v or ""
+        weights = []
+        for t in weight_types:
+            w = state.get(WEIGHT_PREFIX + t, DEFAULT_WEIGHT)
+            weights.append((t, float(w)))  # type: ignore[arg-type]
+        kwargs["weights"] = tuple(weights)
+        return replace(cls(), **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
     def from_query_params(cls, params: Mapping[str, str | Sequence[str]]) -> LeaderboardFilters:
         """Parse URL query parameters; unknown or malformed values fall back to defaults.
 
