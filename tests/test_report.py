@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lib import report, store
+from lib import fmt, report, store
 from lib.errors import UserError
 from lib.evaluation import engine, runs
 from tests.fake_openai import FakeOpenAI
@@ -235,11 +235,13 @@ def test_every_report_names_the_mteb_source_and_its_date(lb_db_copy: Path, db: P
     # No leaderboard in this database: the report says so instead of inventing a source.
     rep = report.build_report([run_ids[0]], db_path=db, with_figures=False)
     assert "No MTEB results are loaded" in rep.data_source
-    # With the leaderboard loaded: its source and date (unknown for this copy without snapshot.json).
-    from lib.leaderboard import queries
-
+    # With the leaderboard loaded: the report carries its source and date line (unknown date for
+    # this copy without snapshot.json), in Markdown and HTML.
+    rid = engine.evaluate(DEMO, engine.EvaluationConfig(models=("bm25",), bootstrap_resamples=200),
+                          db_path=lb_db_copy).run_id
+    rep = report.build_report([rid], db_path=lb_db_copy, with_figures=False)
+    assert rep.data_source.startswith("MTEB results from --results: ")  # lb_db was refreshed with results=
+    assert "date of the results unknown" in rep.data_source and rep.data_warning == ""
+    assert rep.data_source in report.to_markdown(rep)
+    assert fmt.html(rep.data_source) in report.to_html(rep)
     store.close(lb_db_copy)
-    prov = queries.provenance(lb_db_copy)
-    assert prov is not None
-    fresh = queries.freshness(prov)
-    assert fresh.line.startswith("MTEB results from ")
