@@ -29,6 +29,8 @@ class Settings:
             a team's own models (``EMS_LOCAL_RESULTS``).
         cache_dir: Where embedding caches and downloads live (``EMS_CACHE_DIR``).
         hub_timeout_s: Seconds before a hub request is abandoned (``EMS_HUB_TIMEOUT``).
+        job_workers: Background jobs run at the same time by the app (``EMS_JOB_WORKERS``, default 1);
+            more wait in the queue.
     """
 
     db_path: Path
@@ -36,6 +38,7 @@ class Settings:
     local_results: Path | None
     cache_dir: Path
     hub_timeout_s: float
+    job_workers: int = 1
 
 
 def _opt_path(name: str) -> Path | None:
@@ -55,4 +58,5 @@ def get_settings() -> Settings:
         local_results=_opt_path("EMS_LOCAL_RESULTS"),
         cache_dir=_opt_path("EMS_CACHE_DIR") or DATA_DIR / "cache",
         hub_timeout_s=float(os.environ.get("EMS_HUB_TIMEOUT", "20")),
+        job_workers=max(1, int(os.environ.get("EMS_JOB_WORKERS", "1") or 1)),
     )

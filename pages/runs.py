@@ -30,7 +30,8 @@ if overview.empty:
 # Plain symbols, not emoji: emoji fonts are missing on many Linux desktops (they render as boxes).
 # "interrupted": the page was left mid-run, or the app's process died (killed, crashed) — the error
 # column says which; such a run has no results and is never offered as done.
-STATUS = {"done": "✓ done", "failed": "✗ failed", "interrupted": "✗ interrupted", "running": "… running"}
+STATUS = {"done": "✓ done", "failed": "✗ failed", "interrupted": "✗ interrupted", "cancelled": "✗ cancelled",
+          "running": "… running"}
 show = overview.assign(status=overview["status"].map(lambda s: STATUS.get(s, s)))
 st.dataframe(
     show,

@@ -76,7 +76,13 @@ def run(args: argparse.Namespace) -> int:
     # Open the store before loading any model: a database held by another process (the app)
     # is one error line now, not after minutes of model loading.
     store.schema_version(args.db)
-    result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress)
+    # The same job code as the app's background jobs, in the foreground (recorded as a job too).
+    from lib import job_kinds, jobs
+
+    _job, result = jobs.run_foreground(
+        "evaluate", job_kinds.evaluate_params(ds, cfg, judges=args.judges),
+        title=job_kinds.evaluation_title(ds, cfg.models), inputs={"dataset": ds}, db_path=args.db, echo=_progress,
+    )
     judged = export.judged_at_k_for_run(args.db, result.run_id) if set_id is not None else None
     if args.format == "json":
         out = {

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from lib.errors import UserError
+from lib.errors import Cancelled, UserError
 from lib.evaluation import fusion, metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
@@ -222,6 +222,8 @@ def _keys_in_use(infos: list[models.ModelInfo], api_key: str | None) -> list[str
 
 def _failure(exc: BaseException) -> str:
     """The error text stored for a run that raised ``exc``."""
+    if isinstance(exc, Cancelled):
+        return f"{runs.CANCELLED}the user cancelled the job; it stopped between two batches and stored no results"
     if not isinstance(exc, Exception):
         # StopException/RerunException (the page was left or rerun), KeyboardInterrupt,
         # SystemExit: the run was stopped, nothing in it went wrong.
@@ -754,6 +756,11 @@ def _compare(
     return pd.DataFrame(rows), pd.DataFrame(pair_rows), groups
 
 
+def new_run_id() -> str:
+    """A new run id: UTC time and a random suffix (sorts by time, never collides)."""
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+
+
 def evaluate(
     data: str | Path | Dataset,
     config: EvaluationConfig,
@@ -762,6 +769,7 @@ def evaluate(
     progress: Progress | None = None,
     api_key: str | None = None,
     limits: Limits | None = None,
+    run_id: str | None = None,
 ) -> EvaluationResult:
     """Evaluate models on a dataset and store the run.
 
@@ -773,6 +781,8 @@ def evaluate(
         progress: ``progress(message, fraction)`` callback.
         api_key: Session API key for API models (never stored).
         limits: Input size limits.
+        run_id: The id to store the run under (a job picks it first, so it can name its run
+            even when it is cancelled); default a new one (:func:`new_run_id`).
 
     Returns:
         The results (also stored under ``run_id``).
@@ -798,7 +808,7 @@ def evaluate(
     needed = list(dict.fromkeys([*(s for s in config.models if s not in hybrids),
                                  *(c for h in hybrids.values() for c in h.components)]))
     infos = [models.resolve(spec) for spec in needed]
-    run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
+    run_id = run_id or new_run_id()
     runs.start_run(
         db_path, run_id=run_id,
         dataset={"name": ds.name, "source": ds.source, "split": ds.split,

@@ -64,6 +64,8 @@ _COLUMNS: dict[str, list[str]] = {
 
 #: Errors of runs that stopped without finishing start with this (see :func:`is_interrupted`).
 INTERRUPTED = "interrupted: "
+#: Errors of runs whose job was cancelled by its user start with this (see :func:`is_cancelled`).
+CANCELLED = "cancelled: "
 
 _token: tuple[int, str] | None = None
 
@@ -104,6 +106,19 @@ def is_interrupted(status: object, error: object) -> bool:
     return error.startswith(INTERRUPTED) or error.split(":", 1)[0] in (
         "StopException", "RerunException", "KeyboardInterrupt", "SystemExit",
     )
+
+
+def is_cancelled(status: object, error: object) -> bool:
+    """Whether a run stopped because its user cancelled the job.
+
+    Args:
+        status: The run's status.
+        error: Its error text (may be None or NaN).
+
+    Returns:
+        True for a failed run whose error says it was cancelled.
+    """
+    return status == "failed" and isinstance(error, str) and error.startswith(CANCELLED)
 
 
 def _describe_owner(owner: str | None) -> str:

@@ -21,7 +21,8 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         db_path: DuckDB file.
 
     Returns:
-        ``run_id``, ``status`` (``interrupted`` for a run that stopped without finishing:
+        ``run_id``, ``status`` (``cancelled`` for a run whose job its user cancelled;
+        ``interrupted`` for a run that stopped without finishing:
         the page was left, or the app's process was killed; ``error`` says which), ``created_at``,
         ``dataset``, ``models``, ``k``, ``queries``, ``wall_time_s``, ``best_model``,
         ``best_ndcg``, ``best_recall``, ``error``.
@@ -43,7 +44,9 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         rec = sub[(sub["model"] == best) & sub["metric"].str.startswith("Recall@")]
         error = "" if r.error is None or (isinstance(r.error, float) and math.isnan(r.error)) else str(r.error)
         status = str(r.status)
-        if r.interrupted:
+        if runs.is_cancelled(r.status, error):
+            status = "cancelled"
+        elif r.interrupted:
             status = "interrupted"
             if not error.startswith(runs.INTERRUPTED):
                 # Stored before the engine wrote a reason: only the exception's name.

@@ -1,0 +1,101 @@
+"""The built-in job kinds: the code a background (or CLI foreground) job runs.
+
+* ``evaluate`` — :func:`lib.evaluation.engine.evaluate` on a dataset named by its source
+  (a staged upload folder, a BEIR folder, a pairs file, the demo, or ``label:SET``).
+
+Each handler takes ``(params, inputs, context)``: ``params`` are stored with the job and
+are enough to run it again after a restart; ``inputs`` hold this submission's in-memory
+objects (the already validated dataset, the API key), never stored.
+
+Public API: :func:`evaluate_params`, :func:`evaluation_title`, :func:`load_job_dataset`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lib import jobs
+from lib.errors import UserError
+from lib.evaluation.datasets import Dataset
+
+
+def evaluate_params(ds: Dataset, config: Any, *, judges: Sequence[str] | None = None) -> dict[str, Any]:
+    """The stored parameters of an evaluation job.
+
+    Args:
+        ds: The validated dataset (its source and split name it; its fingerprint pins it).
+        config: An :class:`lib.evaluation.engine.EvaluationConfig`.
+        judges: For a labelled set, the judges in order of precedence.
+
+    Returns:
+        JSON-able parameters (no key: API keys are inputs, never parameters).
+    """
+    return {
+        "data": {"source": ds.source, "split": ds.split, "name": ds.name, "fingerprint": ds.fingerprint,
+                 "judges": list(judges) if judges else None},
+        "config": json.loads(json.dumps(dataclasses.asdict(config), default=list)),
+    }
+
+
+def evaluation_title(ds: Dataset, specs: Sequence[str]) -> str:
+    """``Evaluate 3 models on Northwind Cloud (149 documents)``."""
+    from lib.evaluation.models import display_label
+
+    names = ", ".join(display_label(s) for s in specs[:3]) + (f" and {len(specs) - 3} more" if len(specs) > 3 else "")
+    return f"Evaluate {names} on {ds.name} ({len(ds.doc_ids):,} documents)"
+
+
+def load_job_dataset(data: Mapping[str, Any], db_path: Any) -> Dataset:
+    """Load a job's dataset again from its stored reference (Run again after a restart).
+
+    Args:
+        data: ``params["data"]``.
+        db_path: The DuckDB file (labelled sets live there).
+
+    Returns:
+        The dataset.
+
+    Raises:
+        UserError: When the data is gone, or a file's content changed since the job was
+            submitted (its fingerprint differs): running it again would not be the same run.
+    """
+    from lib.evaluation.datasets import load_dataset
+    from lib.labelling import export
+
+    source = str(data["source"])
+    set_id = export.parse_label_data(source)
+    if set_id is not None:  # a labelled set grows as people judge: run on its current state
+        return export.labelled_dataset(db_path, set_id, data.get("judges"))
+    split = str(data.get("split") or "test")
+    try:
+        ds = load_dataset(source, split="test" if split == "pairs" else split)
+    except UserError as exc:
+        raise UserError(f"the data of this job cannot be read again ({exc}); start a new evaluation") from None
+    if ds.fingerprint != data.get("fingerprint"):
+        raise UserError(f"the data at {source} changed since this job was submitted; start a new evaluation")
+    return ds
+
+
+def _evaluate(params: Mapping[str, Any], inputs: Mapping[str, Any], ctx: jobs.JobContext) -> str:
+    from lib.evaluation import engine
+
+    ds = inputs.get("dataset")
+    if not isinstance(ds, Dataset):
+        ctx.progress("loading the data again", 0.0)
+        ds = load_job_dataset(params["data"], ctx.db_path)
+    raw = dict(params["config"])
+    fields = {f.name for f in dataclasses.fields(engine.EvaluationConfig)}
+    kwargs: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in fields}
+    cfg = engine.EvaluationConfig(**kwargs)
+    run_id = engine.new_run_id()
+    ctx.set_result(run_id)
+    result = engine.evaluate(ds, cfg, db_path=ctx.db_path, progress=ctx.progress, api_key=inputs.get("api_key"),
+                             run_id=run_id)
+    ctx.output = result
+    return result.run_id
+
+
+jobs.register("evaluate", _evaluate)
