@@ -121,10 +121,8 @@ def register(kind: str, handler: Handler) -> None:
 
 
 def _handler(kind: str) -> Handler:
-    if kind not in _handlers:
-        # The built-in kinds register themselves in lib.jobs_kinds (imported lazily: it pulls
-        # in the evaluation engine).
-        from lib import job_kinds  # noqa: F401
+    # The built-in kinds register themselves when lib.job_kinds is imported (the app and the
+    # CLI import it; it pulls in the evaluation engine, which this module does not need).
     if kind not in _handlers:
         raise UserError(f"unknown job kind {kind!r}")
     return _handlers[kind]

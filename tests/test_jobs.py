@@ -145,8 +145,8 @@ def test_failures_are_stored_with_their_message(db: Path, runner: jobs.JobRunner
 def test_an_evaluation_job_stores_its_run_and_cancel_stores_it_cancelled(db: Path, runner: jobs.JobRunner) -> None:
     ds = datasets.load_dataset(DEMO)
     cfg = engine.EvaluationConfig(models=("bm25",), sweep=False, bootstrap_resamples=100, paired_resamples=100)
-    job_id = runner.submit("evaluate", job_kinds.evaluate_params(ds, cfg), title=job_kinds.evaluation_title(ds, ["bm25"]),
-                           inputs={"dataset": ds})
+    job_id = runner.submit("evaluate", job_kinds.evaluate_params(ds, cfg),
+                           title=job_kinds.evaluation_title(ds, ["bm25"]), inputs={"dataset": ds})
     job = finished(db, job_id)
     assert job.status == "done", job.error
     stored = runs.load_run(str(job.result_ref), db)
