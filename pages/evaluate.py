@@ -1,10 +1,11 @@
 """Evaluate on your data: upload (or the demo), choose models, run, read the results.
 
-Thin page: widgets → ui.evaluation (uploads, running) → lib.evaluation / lib.report →
-render. A run is started from a form; on submit the choices are parked in the session and
-the page reruns with every widget disabled while the engine works inside ``st.status``.
-The engine writes runs transactionally (running → done/failed), so leaving the page mid-run
-leaves a run marked failed, never a half run shown as done.
+Thin page: widgets → ui.evaluation (uploads) / ui.jobs (background jobs) → lib.evaluation /
+lib.report → render. Submitting the form queues an evaluation *job* in the server process and
+returns at once; a panel polls the job (stage, progress, ETA, log, Cancel) and shows the run
+when it is done. Leaving the page, reloading it (the job is in the URL) or opening another tab
+does not stop it. The engine writes runs transactionally (running → done/failed), so a
+cancelled or interrupted job never leaves a half run shown as done.
 """
 
 from __future__ import annotations
@@ -16,18 +17,17 @@ from lib.evaluation import datasets
 from lib.fmt import md_plain
 from ui import ensure_router, state
 from ui import evaluation as ev
+from ui import jobs as ui_jobs
 
 ensure_router()
 
-PENDING = "ev_pending"  # choices of a submitted form, consumed by the next run of the script
 DATASET = state.EV_DATASET  # the validated Dataset (the Label page may put a labelled set here)
 RUN_ID = state.EV_RUN_ID  # the run shown below
 KEY_VALUE = state.API_KEY_VALUE  # the API key (session only; survives page switches)
-FAILED = "ev_failed"  # a failed run's choices and error, shown after the rerun that re-enables the form
+FAILED = "ev_failed"  # choices of a submission that could not start, and why
 
 ss = st.session_state
-pending = ss.pop(PENDING, None)
-running = pending is not None
+running = False  # jobs run in the background: the form stays usable (a second job waits in the queue)
 
 st.title("Evaluate on your data")
 st.caption(
@@ -169,7 +169,7 @@ with st.form("ev_form", border=True):
 if ds is not None and not running:
     ev.render_time_estimate(ds, list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])])))
 
-if submitted and not running:
+if submitted:
     specs = list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])]))
     ss[KEY_VALUE] = key
     if not specs:
@@ -177,22 +177,18 @@ if submitted and not running:
     elif ds is None:
         st.error("Choose a dataset first.")
     else:
-        ss[PENDING] = {"specs": specs, "k": int(k), "sweep": bool(sweep), "chosen": list(chosen), "extra": extra}
-        st.rerun()
-
-if running and ds is not None:
-    try:
-        ss[RUN_ID] = ev.run_with_progress(
-            ds, pending["specs"], pending["k"], pending["sweep"], ev.find_key(ss.get(KEY_VALUE) or None)
-        )
-        st.rerun()
-    except UserError as exc:
-        # Rerun so the form comes back enabled with the same choices; the reason survives in
-        # the session (the run itself is stored as failed by the engine).
-        ss[FAILED] = {**pending, "error": str(exc)}
-        st.rerun()
+        try:
+            ui_jobs.follow(ui_jobs.submit_evaluation(ds, specs, int(k), bool(sweep), ev.find_key(key or None)))
+            ss.pop(RUN_ID, None)
+        except UserError as exc:
+            ss[FAILED] = {"specs": specs, "k": int(k), "sweep": bool(sweep), "chosen": list(chosen), "extra": extra,
+                          "error": str(exc)}
+            st.rerun()
+job_id = ui_jobs.followed()
+if job_id:
+    ui_jobs.render_followed(job_id)
 if restore:
-    st.error(f"**The evaluation did not run:** {md_plain(restore['error'])}")
+    st.error(f"**The evaluation did not start:** {md_plain(restore['error'])}")
 
 # ---- 3. results ---------------------------------------------------------------------------
 run_id = ss.get(RUN_ID)

@@ -14,6 +14,7 @@ from lib.evaluation import runs
 from lib.evaluation.models import display_label
 from ui import data, ensure_router, state
 from ui import evaluation as ev
+from ui import jobs as ui_jobs
 
 ensure_router()
 
@@ -21,6 +22,8 @@ ss = st.session_state
 st.title("Runs")
 st.caption("Every evaluation stored in the database, newest first. Open one to see its results, compare two "
            "to see what changed, or delete runs you no longer need.")
+
+ui_jobs.render_jobs_panel()  # running and queued jobs (polled), recent ones, Run again
 
 overview = report.runs_overview(data.db_path())
 if overview.empty:

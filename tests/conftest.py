@@ -89,3 +89,27 @@ def lb_db_copy(lb_db: Path, tmp_path: Path) -> Path:
 def results_parquet(shared_dir: Path) -> list[Path]:
     """The parquet files of the shared mteb/results copy."""
     return sorted((shared_dir / "mteb-results" / "data").glob("train-*.parquet"))
+
+
+def wait_for_jobs(db: str | Path | None = None, timeout: float = 600.0) -> list:
+    """Block until no background job (lib/jobs.py) of this process is queued or running.
+
+    Pages submit evaluations as jobs and return at once; an AppTest then calls this before
+    its next ``at.run()`` to see the finished run (the polling fragment does not run in AppTest).
+    """
+    import time
+
+    from lib import jobs
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not jobs.list_jobs(db, active_only=True):
+            return jobs.list_jobs(db)
+        time.sleep(0.1)
+    raise AssertionError(f"jobs still active after {timeout} s: {jobs.list_jobs(db, active_only=True)}")
+
+
+@pytest.fixture
+def finish_jobs() -> object:
+    """``finish_jobs()`` waits for every background job (see :func:`wait_for_jobs`)."""
+    return wait_for_jobs

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.evaluation import runs
+from tests.conftest import wait_for_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "evaluate.py")
@@ -45,6 +46,13 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> AppTest:
     ms.set_value(["minilm", "bm25"])
     at.number_input[0].set_value(10)
     at.form_submit_button[0].click()
+    at.run()
+    _no_errors(at)
+    # The run is a background job: the page shows its panel and returns at once.
+    assert any("Evaluate all-MiniLM-L6-v2, BM25 on northwind" in m.value for m in at.markdown), \
+        [m.value for m in at.markdown]
+    [job] = [j for j in wait_for_jobs() if "northwind" in j.title]
+    assert job.status == "done", job.error
     at.run()
     _no_errors(at)
     return at

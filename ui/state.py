@@ -11,6 +11,8 @@ SHORTLIST = "ems_shortlist"
 EV_DATASET = "ev_dataset"
 #: The run the Evaluate page shows.
 EV_RUN_ID = "ev_run_id"
+#: The background job the Evaluate page follows (also in its URL as ?job=…).
+EV_JOB = "ev_job"
 #: An API key typed in this browser session (never stored); Evaluate and Label share it.
 API_KEY_VALUE = "ev_api_key_value"
 #: The Cost page's price overrides of this session (list[PriceOverride]); the leaderboard's price

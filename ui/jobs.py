@@ -1,0 +1,183 @@
+"""Streamlit glue for background jobs (lib/jobs.py): submit, a polling progress panel, the jobs table.
+
+A job belongs to the server process, not to the page: the panel below only *reads* its row
+every second (``st.fragment(run_every=…)``), so leaving the page, reloading it or opening
+another tab changes nothing. The Evaluate page keeps the job it follows in the session and in
+the URL (``?job=…``), so a reload follows it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+import lib.job_kinds  # registers the built-in job kinds
+from lib import jobs
+from lib.evaluation import datasets
+from lib.fmt import md_plain
+from ui import data, state
+
+#: Seconds between two looks at a followed job.
+POLL_S = 1.0
+STATUS = {"queued": "… queued", "running": "… running", "done": "✓ done", "failed": "✗ failed",
+          "cancelled": "✗ cancelled", "interrupted": "✗ interrupted"}
+
+
+def runner() -> jobs.JobRunner:
+    """This server process's job runner for the app's database."""
+    return jobs.runner(data.db_path())
+
+
+def submit_evaluation(ds: datasets.Dataset, specs: Sequence[str], k: int, sweep: bool, api_key: str | None,
+                      **config: object) -> str:
+    """Queue an evaluation job and return its id at once (the API key goes to the job's memory only)."""
+    from lib.evaluation import engine
+
+    lib.job_kinds.check_specs(specs)
+    # Small encode batches: Cancel is honoured between two of them, and progress moves.
+    cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep), encode_chunk=256,
+                                  **config)  # type: ignore[arg-type]
+    return runner().submit(
+        "evaluate", lib.job_kinds.evaluate_params(ds, cfg),
+        title=lib.job_kinds.evaluation_title(ds, specs), inputs={"dataset": ds, "api_key": api_key},
+    )
+
+
+def follow(job_id: str) -> None:
+    """Follow a job on the Evaluate page (kept in the session and the URL, so a reload finds it)."""
+    st.session_state[state.EV_JOB] = job_id
+    st.query_params["job"] = job_id
+
+
+def followed() -> str | None:
+    """The job the Evaluate page follows: from the URL after a reload, else from the session."""
+    from_url = st.query_params.get("job")
+    if from_url and jobs.get_job(str(from_url), data.db_path()) is not None:
+        st.session_state[state.EV_JOB] = str(from_url)
+    return st.session_state.get(state.EV_JOB)
+
+
+def unfollow() -> None:
+    """Stop following (the job's result is shown, or the job was dismissed)."""
+    st.session_state.pop(state.EV_JOB, None)
+    if "job" in st.query_params:
+        del st.query_params["job"]
+
+
+def _eta(job: jobs.Job) -> str:
+    if job.eta_s is None:
+        return ""
+    s = round(job.eta_s)
+    return f" · about {s // 60} min {s % 60:02d} s left" if s >= 60 else f" · about {s} s left"
+
+
+def _describe(job: jobs.Job) -> str:
+    if job.status == "queued":
+        return f"Queued — position {job.queue_position} (one job runs at a time on this server)"
+    if job.status == "running":
+        stage = job.stage or "starting"
+        return f"{stage}{_eta(job)}" + (" · cancelling…" if job.cancel_requested else "")
+    return {"done": "Done", "cancelled": "Cancelled", "interrupted": "Interrupted", "failed": "Failed"}[job.status]
+
+
+def render_job(job_id: str, *, key: str) -> jobs.Job | None:
+    """Draw one job's status, progress, log and buttons (Cancel while active, Run again after).
+
+    Returns:
+        The job as read now (None if it does not exist).
+    """
+    job = jobs.get_job(job_id, data.db_path())
+    if job is None:
+        st.warning(f"Job {md_plain(job_id)} is not in the database (deleted, or another database).")
+        return None
+    box = st.container(border=True)
+    box.markdown(f"**{md_plain(job.title)}** · {STATUS[job.status]}")
+    if job.active:
+        box.progress(job.fraction, text=md_plain(_describe(job)))
+        if box.button("Cancel", key=f"{key}_cancel_{job_id}", icon=":material/stop:", disabled=job.cancel_requested,
+                      help="Stops the job between two batches; the run is stored as cancelled, with no results."):
+            runner().cancel(job_id)
+            st.rerun(scope="fragment")
+    elif job.status != "done":
+        box.error(md_plain(f"{_describe(job)}: {job.error or 'no reason recorded'}"))
+        if box.button("Run again", key=f"{key}_again_{job_id}", icon=":material/replay:",
+                      help="Submits the same evaluation again; vectors already computed come from the cache."):
+            try:
+                new_id = runner().run_again(job_id, inputs={"api_key": st.session_state.get(state.API_KEY_VALUE)
+                                                            or None})
+            except Exception as exc:  # a UserError explains itself; anything else is shown, not raised
+                box.error(md_plain(str(exc)))
+            else:
+                follow(new_id)
+                st.rerun()
+    if job.log:
+        with box.expander("Log", expanded=False):
+            st.code("\n".join(job.log), language=None)
+    return job
+
+
+def render_followed(job_id: str) -> None:
+    """The Evaluate page's panel for its job: polls while active; when done, shows the run."""
+
+    @st.fragment(run_every=POLL_S)
+    def panel() -> None:
+        job = render_job(job_id, key="evjob")
+        if job is None or not job.active:
+            if job is not None and job.status == "done" and job.result_ref:
+                st.session_state[state.EV_RUN_ID] = job.result_ref
+                unfollow()
+            st.rerun()  # the whole page: results, and no more polling
+
+    job = jobs.get_job(job_id, data.db_path())
+    if job is not None and job.active:
+        panel()
+    elif job is not None:
+        if job.status == "done" and job.result_ref:
+            st.session_state[state.EV_RUN_ID] = job.result_ref
+            unfollow()
+        else:
+            render_job(job_id, key="evjob")
+    else:
+        unfollow()
+
+
+def jobs_frame(limit: int = 30) -> pd.DataFrame:
+    """Recent jobs as a table (newest first)."""
+    rows = [{
+        "status": STATUS[j.status], "job": j.title, "progress": j.fraction, "stage": _describe(j) if j.active else "",
+        "submitted": j.created_at, "run id": j.result_ref or "", "reason": j.error or "", "job id": j.job_id,
+    } for j in jobs.list_jobs(data.db_path(), limit=limit)]
+    return pd.DataFrame(rows)
+
+
+def render_jobs_panel() -> None:
+    """The Runs page's jobs section: active jobs polled every second, the recent ones listed."""
+
+    @st.fragment(run_every=POLL_S)
+    def active() -> None:
+        current = jobs.list_jobs(data.db_path(), active_only=True)
+        for job in current:
+            render_job(job.job_id, key="runsjob")
+        if not current:
+            st.rerun()
+
+    if jobs.list_jobs(data.db_path(), active_only=True, limit=1):
+        st.subheader("Jobs running now")
+        active()
+    recent = jobs_frame()
+    if recent.empty:
+        return
+    with st.expander(f"Recent jobs ({len(recent)})", expanded=False):
+        st.dataframe(recent, hide_index=True, width="stretch", column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+            "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        })
+        again = [j for j in jobs.list_jobs(data.db_path(), limit=30) if j.can_run_again]
+        if again:
+            pick = st.selectbox("Stopped job", [j.job_id for j in again], key="runs_job_again",
+                                format_func=lambda jid: next(f"{j.title} · {j.status}" for j in again
+                                                             if j.job_id == jid))
+            if pick:
+                render_job(str(pick), key="runsagain")
