@@ -6,6 +6,7 @@
 * ``429_then_ok`` — the first request gets 429 with ``retry-after-ms: 10``, then ok;
 * ``500`` — always HTTP 500 (with a short retry-after so retries are fast);
 * ``timeout`` — answers only after ``delay`` seconds (longer than the client's timeout);
+* ``slow`` — answers ok after ``delay`` seconds (a long job that can be followed and cancelled);
 * ``malformed`` — truncated JSON; ``short`` — no embeddings; ``wrong_dim`` — 5 dimensions;
 * ``hang`` — never answers until the server stops (a request in flight when a process is killed);
 * ``echo_key`` — HTTP 401 whose error message quotes the ``Authorization`` header it got,
@@ -24,7 +25,7 @@ from typing import Any
 from tests.fake_server import FakeServer, JsonHandler
 
 DIM = 8
-MODES = ("ok", "429_then_ok", "500", "timeout", "malformed", "short", "wrong_dim", "hang", "echo_key")
+MODES = ("ok", "429_then_ok", "500", "timeout", "slow", "malformed", "short", "wrong_dim", "hang", "echo_key")
 
 
 def _vector(text: str, dim: int) -> list[float]:
@@ -50,7 +51,7 @@ class _Handler(JsonHandler):
             self._send(429, json.dumps(err).encode(), {"retry-after-ms": "10"})
         elif mode == "500":
             self._send(500, json.dumps({"error": {"message": "kaputt"}}).encode(), {"retry-after-ms": "10"})
-        elif mode == "timeout":
+        elif mode in ("timeout", "slow"):
             fake.stopping.wait(fake.delay)
             self._send(200, ok)
         elif mode == "hang":

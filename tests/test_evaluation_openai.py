@@ -17,6 +17,7 @@ from lib.errors import UserError
 from lib.evaluation import engine, models
 from lib.evaluation.datasets import load_dataset
 from lib.evaluation.models import openai_api
+from tests.conftest import wait_for_jobs
 from tests.fake_openai import FakeOpenAI
 
 
@@ -240,6 +241,8 @@ def _submit(at, models: list[str], extra: str = "", key: str = "") -> None:
     next(t for t in at.text_input if t.label.startswith("Another model")).set_value(extra)
     next(t for t in at.text_input if t.label.startswith("API key")).set_value(key)
     at.form_submit_button[0].click().run()
+    wait_for_jobs()  # the evaluation is a background job
+    at.run()
 
 
 @pytest.mark.parametrize(("mode", "opts", "message"), FAULTS, ids=[f[0] for f in FAULTS])

@@ -27,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 from lib import report, store
 from lib.errors import UserError
 from lib.evaluation import engine, runs
+from tests.conftest import wait_for_jobs
 from tests.fake_openai import FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,6 +209,8 @@ def test_evaluate_page_with_typed_key_stores_and_shows_nothing(
         next(t for t in at.text_input if t.label.startswith("Another model")).set_value(spec)
         next(t for t in at.text_input if t.label.startswith("API key")).set_value(KEY)
         at.form_submit_button[0].click().run()
+        wait_for_jobs()  # the evaluation is a background job
+        at.run()
 
     fake.set("ok")
     submit(fake.spec())

@@ -52,11 +52,24 @@ def follow(job_id: str) -> None:
 
 
 def followed() -> str | None:
-    """The job the Evaluate page follows: from the URL after a reload, else from the session."""
+    """The job the Evaluate page follows.
+
+    From the URL (a reload), else from the session (back from another page), else the newest
+    evaluation still queued or running (another tab or browser opened the page): a running job
+    is never out of sight. The URL is kept in step, so a reload follows the same job.
+    """
+    ss = st.session_state
     from_url = st.query_params.get("job")
     if from_url and jobs.get_job(str(from_url), data.db_path()) is not None:
-        st.session_state[state.EV_JOB] = str(from_url)
-    return st.session_state.get(state.EV_JOB)
+        ss[state.EV_JOB] = str(from_url)
+    if not ss.get(state.EV_JOB):
+        active = jobs.list_jobs(data.db_path(), kinds=("evaluate",), active_only=True, limit=1)
+        if active:
+            ss[state.EV_JOB] = active[0].job_id
+    job_id = ss.get(state.EV_JOB)
+    if job_id and st.query_params.get("job") != job_id:
+        st.query_params["job"] = job_id
+    return job_id
 
 
 def unfollow() -> None:
@@ -101,7 +114,11 @@ def render_job(job_id: str, *, key: str) -> jobs.Job | None:
             runner().cancel(job_id)
             st.rerun(scope="fragment")
     elif job.status != "done":
-        box.error(md_plain(f"{_describe(job)}: {job.error or 'no reason recorded'}"))
+        reason = md_plain(job.error or "no reason recorded")
+        if job.status == "failed" and job.kind == "evaluate":
+            box.error(f"**The evaluation did not run:** {reason}")
+        else:
+            box.error(f"**{_describe(job)}:** {reason}")
         if box.button("Run again", key=f"{key}_again_{job_id}", icon=":material/replay:",
                       help="Submits the same evaluation again; vectors already computed come from the cache."):
             try:

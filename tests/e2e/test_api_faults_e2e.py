@@ -5,9 +5,10 @@
    once (429): the first two end in a clear error box — never a Python exception — and a failed
    run; the 429 is retried and the run finishes. After each, BM25 runs fine in the same tab.
    The key typed into the page never appears in the server's logs or the database.
-2. kill -9: an evaluation waits on an API that never answers, the server is killed with
+2. kill -9: an evaluation job waits on an API that never answers, the server is killed with
    SIGKILL, a new server opens the same database, and the Runs page shows the run as
-   interrupted with its reason — never as done.
+   interrupted with its reason — never as done; the job (its id still in the page's URL) is
+   interrupted, with Run again.
 
 After a failed run the form must come back enabled, with the user's choices kept (the typed
 model spec stays in its box), so the user can fix it and run again.
@@ -160,8 +161,10 @@ def test_kill9_during_an_evaluation_in_the_app(
         form = page.locator('[data-testid="stForm"]')
         form.get_by_role("textbox", name="Another model (optional)").fill(fake.spec(timeout="600", max_retries="0"))
         page.get_by_role("button", name="Run evaluation").click()
-        page.get_by_text(re.compile(r"^Evaluating 1 model")).first.wait_for()
+        page.get_by_text("… running").first.wait_for()  # the job's panel
         page.get_by_text(re.compile(r"encoding documents")).first.wait_for()
+        job_url = page.url
+        assert "job=" in job_url
         screenshot(page, "api-faults-kill9-1-running", full_page=False)
         assert fake.calls >= 1  # the request is in flight: the run is mid-way
         page.goto("about:blank")  # the browser leaves first, so it logs no reconnection errors
@@ -181,9 +184,18 @@ def test_kill9_during_an_evaluation_in_the_app(
     reason.wait_for()
     assert "failed" in reason.inner_text() and f"process {server.proc.pid}" in reason.inner_text()
     screenshot(page, "api-faults-kill9-2-runs")
+    # The job the page followed (its id is in the URL): interrupted, with Run again.
+    goto_page(page, again.url, "evaluate?" + job_url.split("?", 1)[1])
+    page.locator('[data-testid="stAlert"]').filter(has_text="Interrupted").wait_for()
+    page.get_by_role("button", name="Run again").wait_for()
+    screenshot(page, "api-faults-kill9-3-job-interrupted", full_page=False)
     page.goto("about:blank")
     again.stop()
     row = runs.list_runs(db).iloc[0]
     assert row["status"] == "failed" and bool(row["interrupted"])
     assert f"process {server.proc.pid}" in row["error"]
+    from lib import jobs
+
+    [job] = jobs.list_jobs(db)
+    assert job.status == "interrupted" and job.can_run_again and job.result_ref == row["run_id"]
     store.close(db)

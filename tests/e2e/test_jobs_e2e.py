@@ -1,0 +1,114 @@
+"""Evaluations as background jobs, in a real browser against a real ``streamlit run`` server.
+
+The job embeds with an OpenAI-compatible model served by ``tests/fake_openai.py`` in its
+``slow`` mode (each request answers after a delay), so it runs long enough to leave the page,
+come back, reload, open a second browser, and cancel.
+
+1. Start → another page and back → reload → a second browser: the job is still running each
+   time, then done, and its results are shown.
+2. Cancel → the job and its run are stored as cancelled, with no results.
+(kill -9 mid-job → interrupted with Run again: ``test_api_faults_e2e.test_kill9_during_an_evaluation_in_the_app``.)
+
+Screenshots: ``artifacts/screenshots/jobs-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lib import jobs, store
+from lib.evaluation import runs
+from tests.e2e.conftest import checked_tab, goto_page, wait_for_script
+from tests.e2e.test_api_faults_e2e import _load_demo, _models
+from tests.fake_openai import FakeOpenAI
+
+pytestmark = pytest.mark.e2e
+
+RUN_ID = re.compile(r"run (\d{8}-\d{6}-[0-9a-f]{8})", re.IGNORECASE)
+
+
+def _panel(page: Any) -> Any:
+    return page.locator('[data-testid="stVerticalBlockBorderWrapper"]').filter(has_text="Evaluate fake-model on demo")
+
+
+def _submit(page: Any, spec: str) -> None:
+    _models(page, None)
+    page.locator('[data-testid="stForm"]').get_by_role("textbox", name="Another model (optional)").fill(spec)
+    page.get_by_role("button", name="Run evaluation").click()
+
+
+def _running(page: Any) -> None:
+    """The followed job's panel is there and the job is (still) running."""
+    _panel(page).first.wait_for(timeout=60_000)
+    page.get_by_text("… running").first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"encoding (documents|queries)")).first.wait_for(timeout=60_000)
+
+
+def test_a_job_survives_leaving_reloading_and_another_browser_then_cancel(
+    streamlit_server: Any, browser: Any, page: Any, screenshot: Any, tmp_path: Path
+) -> None:
+    db = tmp_path / "jobs.duckdb"
+    # 149 documents in requests of 4 at 0.4 s each: ~15 s of documents, ~6 s of queries.
+    with FakeOpenAI(mode="slow", delay=0.4) as fake:
+        server = streamlit_server({"EMS_DB": str(db)})
+        _load_demo(page, server.url)
+        _submit(page, fake.spec(batch_size="4", timeout="30"))
+        _running(page)
+        screenshot(page, "jobs-1-running", full_page=False)
+        assert page.get_by_role("button", name="Cancel").is_visible()
+
+        # Another page and back, inside the app: the job goes on and the panel is back.
+        page.get_by_role("link", name=re.compile("Cost")).first.click()
+        page.get_by_role("heading", name=re.compile("Cost")).first.wait_for()
+        wait_for_script(page)
+        page.get_by_role("link", name=re.compile("Evaluate")).first.click()
+        _running(page)
+        assert "job=" in page.url
+
+        # Reload: a new session; the job id in the URL finds the same job.
+        page.reload(wait_until="domcontentloaded")
+        _running(page)
+
+        # Another browser (a fresh context: no cookies, no session) sees the running job too.
+        other_ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+        other = checked_tab(other_ctx)
+        try:
+            goto_page(other, server.url, "evaluate")
+            _running(other)
+            screenshot(other, "jobs-2-second-browser", full_page=False)
+        finally:
+            other_ctx.close()
+
+        # Then it finishes by itself and the results are shown.
+        page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
+        wait_for_script(page, 120_000)
+        assert _panel(page).count() == 0
+        screenshot(page, "jobs-3-done")
+
+        # Cancel: a second, slower job stops between two batches and is stored as cancelled.
+        fake.delay = 1.0
+        _submit(page, fake.spec(batch_size="4", timeout="30", dimensions="8"))
+        _running(page)
+        page.get_by_role("button", name="Cancel").click()
+        page.locator('[data-testid="stAlert"]').filter(has_text="Cancelled").wait_for(timeout=120_000)
+        screenshot(page, "jobs-4-cancelled", full_page=False)
+        goto_page(page, server.url, "runs")
+        page.get_by_text("✗ cancelled").first.wait_for(state="attached", timeout=60_000)
+        screenshot(page, "jobs-5-runs")
+        page.goto("about:blank")
+        server.stop()
+
+    listed = jobs.list_jobs(db)
+    assert [j.status for j in listed] == ["cancelled", "done"]
+    cancelled, done = listed
+    assert runs.load_run(str(done.result_ref), db).run["status"] == "done"
+    listing = runs.list_runs(db).set_index("run_id")
+    assert runs.is_cancelled("failed", listing.at[cancelled.result_ref, "error"])
+    with store.connect(db) as cur:
+        left = cur.execute("SELECT count(*) FROM eval_summary WHERE run_id = ?", [cancelled.result_ref]).fetchone()
+    assert left == (0,)  # nothing half-stored
+    store.close(db)
