@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 import traceback
@@ -48,6 +49,8 @@ FINISHED = ("done", "failed", "cancelled", "interrupted")
 WRITE_EVERY_S = 0.5
 #: Log lines kept per job.
 MAX_LOG_LINES = 200
+#: The running count at the end of a progress message ("… 256/5183"), not part of its stage.
+_DETAIL = re.compile(r"\s*\d+\s*/\s*\d+\s*$")
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ class JobContext:
         fraction = min(max(float(fraction), 0.0), 1.0)
         if self.echo:
             self.echo(message, fraction)
-        head = message.split(":")[0]
+        head = _DETAIL.sub("", message)  # "[minilm] encoding documents 256/5183" → its stage
         stage_changed = not self._log or self._log[-1] != head
         if stage_changed:
             self._log.append(head)

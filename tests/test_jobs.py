@@ -65,7 +65,7 @@ class Gate:
         self.started.set()
         i = 0
         while not self.release.is_set():
-            ctx.progress(f"step {i // 10}: waiting", min(0.9, i / 100))
+            ctx.progress(f"[m:x] step {i // 10} {i}/1000", min(0.9, i / 100))
             i += 1
             time.sleep(0.02)
         ctx.progress("finishing", 1.0)
@@ -88,7 +88,7 @@ def test_submit_returns_at_once_and_the_job_records_progress_then_done(db: Path,
     gate.started.wait(30)
     running = wait_until(lambda: (j := jobs.get_job(job_id, db)) and j.status == "running" and j.log and j)
     assert running.title == "gate 1" and running.started_at is not None and running.finished_at is None
-    assert running.log[0] == "step 0"
+    assert running.log[0] == "[m:x] step 0"  # the stage, without its running count
     gate.release.set()
     job = finished(db, job_id)
     assert job.status == "done" and job.result_ref == "ref-1" and job.fraction == 1.0 and job.error is None

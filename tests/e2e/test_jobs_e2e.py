@@ -32,7 +32,7 @@ RUN_ID = re.compile(r"run (\d{8}-\d{6}-[0-9a-f]{8})", re.IGNORECASE)
 
 
 def _panel(page: Any) -> Any:
-    return page.locator('[data-testid="stVerticalBlockBorderWrapper"]').filter(has_text="Evaluate fake-model on demo")
+    return page.get_by_text(re.compile(r"^Evaluate fake-model on demo"))
 
 
 def _submit(page: Any, spec: str) -> None:
@@ -43,7 +43,11 @@ def _submit(page: Any, spec: str) -> None:
 
 def _running(page: Any) -> None:
     """The followed job's panel is there and the job is (still) running."""
-    _panel(page).first.wait_for(timeout=60_000)
+    try:
+        _panel(page).first.wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path="/tmp/jobs-fail.png")
+        raise
     page.get_by_text("… running").first.wait_for(timeout=60_000)
     page.get_by_text(re.compile(r"encoding (documents|queries)")).first.wait_for(timeout=60_000)
 
@@ -51,10 +55,10 @@ def _running(page: Any) -> None:
 def test_a_job_survives_leaving_reloading_and_another_browser_then_cancel(
     streamlit_server: Any, browser: Any, page: Any, screenshot: Any, tmp_path: Path
 ) -> None:
-    db = tmp_path / "jobs.duckdb"
     # 149 documents in requests of 4 at 0.4 s each: ~15 s of documents, ~6 s of queries.
     with FakeOpenAI(mode="slow", delay=0.4) as fake:
-        server = streamlit_server({"EMS_DB": str(db)})
+        server = streamlit_server()  # its own copy of the loaded leaderboard database
+        db = server.log_dir / "app.duckdb"
         _load_demo(page, server.url)
         _submit(page, fake.spec(batch_size="4", timeout="30"))
         _running(page)
