@@ -8,6 +8,7 @@ the URL (``?job=…``), so a reload follows it again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -37,7 +38,7 @@ def submit_evaluation(ds: datasets.Dataset, specs: Sequence[str], k: int, sweep:
 
     lib.job_kinds.check_specs(specs)
     # Small encode batches: Cancel is honoured between two of them, and progress moves.
-    cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep), encode_chunk=256,
+    cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep), encode_chunk=128,
                                   **config)  # type: ignore[arg-type]
     return runner().submit(
         "evaluate", lib.job_kinds.evaluate_params(ds, cfg),
@@ -86,11 +87,19 @@ def _eta(job: jobs.Job) -> str:
     return f" · about {s // 60} min {s % 60:02d} s left" if s >= 60 else f" · about {s} s left"
 
 
+def _labelled(stage: str) -> str:
+    """``[openai:m?base_url=…] encoding documents`` → ``m: encoding documents`` (the model's display label)."""
+    from lib.evaluation.models import display_label
+
+    m = re.match(r"^\[(.+?)\] (.*)$", stage)
+    return f"{display_label(m.group(1))}: {m.group(2)}" if m else stage
+
+
 def _describe(job: jobs.Job) -> str:
     if job.status == "queued":
         return f"Queued — position {job.queue_position} (one job runs at a time on this server)"
     if job.status == "running":
-        stage = job.stage or "starting"
+        stage = _labelled(job.stage or "starting")
         return f"{stage}{_eta(job)}" + (" · cancelling…" if job.cancel_requested else "")
     return {"done": "Done", "cancelled": "Cancelled", "interrupted": "Interrupted", "failed": "Failed"}[job.status]
 

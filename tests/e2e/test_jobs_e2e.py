@@ -44,19 +44,22 @@ def _submit(page: Any, spec: str) -> None:
 def _running(page: Any) -> None:
     """The followed job's panel is there and the job is (still) running."""
     try:
-        _panel(page).first.wait_for(timeout=60_000)
+        # Generous: on two busy cores, loading a model in a fresh server process can take a minute.
+        _panel(page).first.wait_for(timeout=180_000)
+        page.get_by_text("… running").first.wait_for(timeout=180_000)
+        page.get_by_text(re.compile(r"fake-model: encoding (documents|queries)")).first.wait_for(timeout=180_000)
     except Exception:
-        page.screenshot(path="/tmp/jobs-fail.png")
+        print(page.locator('[data-testid="stMain"]').inner_text())  # what was on screen instead
         raise
-    page.get_by_text("… running").first.wait_for(timeout=60_000)
-    page.get_by_text(re.compile(r"encoding (documents|queries)")).first.wait_for(timeout=60_000)
 
 
 def test_a_job_survives_leaving_reloading_and_another_browser_then_cancel(
     streamlit_server: Any, browser: Any, page: Any, screenshot: Any, tmp_path: Path
 ) -> None:
-    # 149 documents in requests of 4 at 0.4 s each: ~15 s of documents, ~6 s of queries.
-    with FakeOpenAI(mode="slow", delay=0.4) as fake:
+    # Each request answers after ``fake.delay`` seconds, read per request: 2 s while the test
+    # wanders (38 requests of 4 documents: over a minute), then almost nothing to let it finish.
+    # (Progress and Cancel come between encode chunks of 128 texts.)
+    with FakeOpenAI(mode="slow", delay=2.0) as fake:
         server = streamlit_server()  # its own copy of the loaded leaderboard database
         db = server.log_dir / "app.duckdb"
         _load_demo(page, server.url)
@@ -81,20 +84,21 @@ def test_a_job_survives_leaving_reloading_and_another_browser_then_cancel(
         other_ctx = browser.new_context(viewport={"width": 1440, "height": 900})
         other = checked_tab(other_ctx)
         try:
-            goto_page(other, server.url, "evaluate")
+            other.goto(f"{server.url}/evaluate", wait_until="domcontentloaded", timeout=180_000)
             _running(other)
             screenshot(other, "jobs-2-second-browser", full_page=False)
         finally:
             other_ctx.close()
 
         # Then it finishes by itself and the results are shown.
+        fake.delay = 0.01
         page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
         wait_for_script(page, 120_000)
         assert _panel(page).count() == 0
         screenshot(page, "jobs-3-done")
 
         # Cancel: a second, slower job stops between two batches and is stored as cancelled.
-        fake.delay = 1.0
+        fake.delay = 2.0
         _submit(page, fake.spec(batch_size="4", timeout="30", dimensions="8"))
         _running(page)
         page.get_by_role("button", name="Cancel").click()
