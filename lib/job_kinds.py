@@ -58,11 +58,15 @@ def check_specs(specs: Sequence[str]) -> None:
         UserError: For the first malformed or unknown spec.
     """
     from lib.evaluation import models
-    from lib.evaluation.models import hybrid
+    from lib.evaluation.models import hybrid, rerank
 
     if not specs:
         raise UserError("give at least one model")
     for spec in specs:
+        if rerank.is_reranked(spec):
+            r = rerank.parse(spec)
+            rerank.resolve(r)
+            spec = r.first
         for part in hybrid.parse(spec).components if hybrid.is_hybrid(spec) else (spec,):
             models.resolve(part)
 

@@ -129,7 +129,7 @@ with st.form("ev_form", border=True):
     c1, c2, c3 = st.columns([3, 1, 2])
     extra = c1.text_input(
         "Another model (optional)",
-        placeholder="hub name, local folder, or openai:MODEL?base_url=…",
+        placeholder="hub name, local folder, openai:MODEL?base_url=…, or FIRST>>cross:FOLDER to rerank",
         value=restore.get("extra", ""),
         disabled=running,
         key=f"ev_extra_{gen}",

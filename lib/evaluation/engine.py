@@ -41,7 +41,7 @@ from lib.errors import Cancelled, UserError
 from lib.evaluation import fusion, metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
-from lib.evaluation.models import hybrid
+from lib.evaluation.models import hybrid, rerank
 
 Progress = Callable[[str, float], None]
 
@@ -680,6 +680,63 @@ def _run_hybrid(spec: hybrid.HybridSpec, parts: Sequence[ModelRun], ds: Dataset,
     return ModelRun(fusion.hybrid_info(spec, [p.info for p in parts]), per_query, idx, scores, cost)
 
 
+def _run_rerank(
+    spec: rerank.RerankSpec, reranker_info: models.ModelInfo, first: ModelRun, ds: Dataset, cfg: EvaluationConfig,
+    stage: _Stage,
+) -> ModelRun:
+    """Rerank each query's top-``top_n`` of the first stage's list and score the result like any system.
+
+    The reranker scores (query, document text) pairs and the top-N are re-sorted (ties by document
+    id, as trec_eval orders them); documents below keep their first-stage order after them. Its cost
+    of use is the first stage's plus the reranker's: load time, tokens and money add up; the batch
+    reranking time is part of the search time and of the query throughput; the reranker's
+    single-query latency (timed like the first stage's, on the same queries) is added to the first
+    stage's p50 and p95 (an upper bound of the two run one after the other).
+    """
+    stage("loading reranker", 0.0)
+    t0 = time.perf_counter()
+    reranker = rerank.load(reranker_info)
+    load_s = time.perf_counter() - t0
+    try:
+        ids = list(ds.doc_ids)
+        n = min(spec.top_n, first.topk_idx.shape[1])
+        nq = len(ds.query_ids)
+        idx = np.empty(first.topk_idx.shape, dtype=np.int64)
+        scores = np.empty(first.topk_idx.shape, dtype=np.float64)
+
+        def pairs(r: int) -> tuple[str, list[str]]:
+            return ds.query_texts[r], [ds.doc_texts[int(j)] for j in first.topk_idx[r, :n]]
+
+        t0 = time.perf_counter()
+        for r in range(nq):
+            if r % 10 == 0:
+                stage(f"reranking query {r + 1}/{nq}", 0.9 * r / nq)
+            query, texts = pairs(r)
+            idx[r], scores[r] = rerank.reorder(first.topk_idx[r, :n], reranker.score(query, texts),
+                                               first.topk_idx[r, n:], ids)
+        rerank_s = time.perf_counter() - t0
+        per_query = score_top_k(ds, idx, scores, cfg.k)
+        stage("timing single queries", 0.9)
+        n_lat = min(cfg.latency_queries_api if reranker_info.kind == rerank.API_KIND else cfg.latency_queries, nq)
+        counter = iter(range(10**9))
+        p50, p95 = _latency(lambda: reranker.score(*pairs(next(counter) % max(n_lat, 1))), n_lat)
+        usage, info = reranker.usage(), reranker.identity()
+    finally:
+        reranker.close()
+    c = first.cost
+    q_rate = None if not c.queries_per_s or rerank_s <= 0 else 1.0 / (1.0 / c.queries_per_s + rerank_s / nq)
+    costs = [x for x, t in ((c.api_cost_usd, c.api_tokens), (usage.cost_usd, usage.tokens)) if t]
+    cost = CostOfUse(
+        load_s=c.load_s + load_s, encode_docs_s=c.encode_docs_s, encode_queries_s=c.encode_queries_s,
+        search_s=c.search_s + rerank_s, docs_per_s=c.docs_per_s, queries_per_s=q_rate,
+        latency_p50_ms=_sum_opt([c.latency_p50_ms, p50]), latency_p95_ms=_sum_opt([c.latency_p95_ms, p95]),
+        index_bytes=c.index_bytes, api_tokens=c.api_tokens + usage.tokens, api_requests=c.api_requests + usage.requests,
+        api_cost_usd=_sum_opt(costs) if costs else None, cache_hits=c.cache_hits, cache_misses=c.cache_misses,
+    )
+    stage("done", 1.0)
+    return ModelRun(rerank.system_info(spec, first.info, info), per_query, idx, scores, cost)
+
+
 def _tables(
     ds: Dataset, cfg: EvaluationConfig, model_runs: list[ModelRun],
     summary: pd.DataFrame, pairs: pd.DataFrame,
@@ -803,11 +860,17 @@ def evaluate(
     ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
                                                               limits=limits)
     report("resolving models", 0.0)
-    hybrids = {spec: hybrid.parse(spec) for spec in config.models if hybrid.is_hybrid(spec)}
-    # Every system to compute: the plain ones asked for, then hybrids' components not asked for alone.
-    needed = list(dict.fromkeys([*(s for s in config.models if s not in hybrids),
+    # Reranked systems first (">>" is read before "+"); their first stages are computed like any system.
+    reranked = {spec: rerank.parse(spec) for spec in config.models if rerank.is_reranked(spec)}
+    for r in reranked.values():
+        rerank.check_depth(r, max(config.retrieve_k, config.k))
+    systems = [*(s for s in config.models if s not in reranked), *(r.first for r in reranked.values())]
+    hybrids = {spec: hybrid.parse(spec) for spec in systems if hybrid.is_hybrid(spec)}
+    # Every model to compute: the plain ones asked for, first stages, then hybrids' components not asked for alone.
+    needed = list(dict.fromkeys([*(s for s in systems if s not in hybrids),
                                  *(c for h in hybrids.values() for c in h.components)]))
     infos = [models.resolve(spec) for spec in needed]
+    reranker_infos = {spec: rerank.resolve(r) for spec, r in reranked.items()}
     run_id = run_id or new_run_id()
     runs.start_run(
         db_path, run_id=run_id,
@@ -816,12 +879,13 @@ def evaluate(
                  "n_queries": len(ds.query_ids), "n_qrels": ds.n_qrels},
         k=config.k, models=list(config.models),
         config=json.loads(json.dumps(dataclasses.asdict(config), default=list)),
-        environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)),
+        environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)
+                                or any(i.kind == rerank.CROSS_KIND for i in reranker_infos.values())),
     )
     try:
         computed: dict[str, ModelRun] = {}
         for i, info in enumerate(infos):
-            stage = _Stage(progress, i, len(infos), info.spec)
+            stage = _Stage(progress, i, len(infos) + len(reranked), info.spec)
             stage("loading model", 0.0)
             t0 = time.perf_counter()
             model = models.load(info, api_key=api_key)
@@ -833,17 +897,18 @@ def evaluate(
             del model
         if hybrids:
             report("fusing hybrid systems", 0.97)
-        model_runs = [
-            _run_hybrid(hybrids[spec], [computed[c] for c in hybrids[spec].components], ds, config)
-            if spec in hybrids else computed[spec]
-            for spec in config.models
-        ]
+        for spec, h in hybrids.items():
+            computed[spec] = _run_hybrid(h, [computed[c] for c in h.components], ds, config)
+        for j, (spec, r) in enumerate(reranked.items()):
+            stage = _Stage(progress, len(infos) + j, len(infos) + len(reranked), spec)
+            computed[spec] = _run_rerank(r, reranker_infos[spec], computed[r.first], ds, config, stage)
+        model_runs = [computed[spec] for spec in config.models]
         report("comparing models", 1.0)
         summary, pairs, groups = _compare(model_runs, config)
         wall = time.perf_counter() - t_start
         runs.complete_run(db_path, run_id, _tables(ds, config, model_runs, summary, pairs), wall)
     except BaseException as exc:
-        keys = _keys_in_use(infos, api_key)
+        keys = _keys_in_use(infos, api_key) + rerank.keys_in_use(list(reranker_infos.values()))
         runs.fail_run(db_path, run_id, redact(_failure(exc), keys))
         if isinstance(exc, Exception) and redact(str(exc), keys) != str(exc):
             # The message quotes a key (some servers echo what they were sent): show the

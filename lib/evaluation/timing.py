@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lib.cost import MeasuredSpeed
 from lib.errors import UserError
 from lib.evaluation import models
-from lib.evaluation.models import hybrid
+from lib.evaluation.models import hybrid, rerank
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,18 @@ def estimate(
     out = []
     for spec in specs:
         label = models.display_label(spec)
+        if rerank.is_reranked(spec):
+            try:
+                r = rerank.parse(spec)
+                rerank.resolve(r)
+                first = estimate([r.first], n_docs, n_queries, speeds)[0]
+            except UserError as exc:
+                out.append(TimeEstimate(spec, label, None, f"cannot resolve: {exc}"))
+                continue
+            out.append(TimeEstimate(spec, label, first.seconds,
+                                    f"its first stage's time ({first.label}: {first.basis}), plus reranking "
+                                    f"{r.top_n} documents for each of the {n_queries:,} queries (not estimated)"))
+            continue
         if hybrid.is_hybrid(spec):
             try:
                 parts = estimate(hybrid.parse(spec).components, n_docs, n_queries, speeds)

@@ -9,6 +9,10 @@ says which names it takes and which options:
 * :mod:`.sbert` — everything else: a sentence-transformers model (``minilm``, a hub name,
   or a local folder).
 
+Systems built from models: :mod:`.hybrid` (``bm25+minilm``, fused rankings) and
+:mod:`.rerank` (``FIRST>>cross:FOLDER`` or ``FIRST>>rerank:MODEL?base_url=…``, a first
+stage's top-N reordered by a cross-encoder or a ``/rerank`` API; ``>>`` is read first).
+
 Shared types and checks are in :mod:`.base`, which imports no backend; this package
 imports every backend, and no backend imports this package, so there is no import circle.
 
@@ -21,7 +25,7 @@ Public API: :func:`resolve` (spec → :class:`ModelInfo`, no weights loaded, val
 from __future__ import annotations
 
 from lib.errors import UserError
-from lib.evaluation.models import bm25, hybrid, nano_e5, openai_api, sbert
+from lib.evaluation.models import bm25, hybrid, nano_e5, openai_api, rerank, sbert
 from lib.evaluation.models.base import (
     Backend,
     Embedder,
@@ -72,9 +76,14 @@ def resolve(spec: str) -> ModelInfo:
         The model's identity.
 
     Raises:
-        UserError: If the spec is malformed, an option is unknown or invalid, or the model
-            cannot be found.
+        UserError: If the spec is malformed, an option is unknown or invalid, the model
+            cannot be found, or the spec is a reranked system (``FIRST>>…``).
     """
+    if rerank.is_reranked(spec):
+        raise UserError(
+            f"{spec!r} is a reranked system (FIRST>>reranker), not a single model: evaluate it (the "
+            "evaluation runs both stages), or give its first stage here"
+        )
     name, opts = parse_spec(spec)
     backend = backend_for(name)
     check_opts(spec, backend.kind, backend.options, opts)
@@ -108,8 +117,16 @@ def display_label(spec: str) -> str:
 
     Returns:
         The label (the spec itself when nothing shorter can be said); a hybrid is its parts'
-        labels joined by " + " with its fusion, e.g. ``BM25 + all-MiniLM-L6-v2 (RRF k=60)``.
+        labels joined by " + " with its fusion, e.g. ``BM25 + all-MiniLM-L6-v2 (RRF k=60)``; a
+        reranked system is its first stage's label and its reranker, e.g.
+        ``all-MiniLM-L6-v2 → rerank top-50 by ms-marco-MiniLM-L6-v2``.
     """
+    if rerank.is_reranked(spec):
+        try:
+            r = rerank.parse(spec)
+        except UserError:
+            return spec
+        return f"{display_label(r.first)} → rerank top-{r.top_n} by {rerank.label(r)}"
     if hybrid.is_hybrid(spec):
         try:
             h = hybrid.parse(spec)

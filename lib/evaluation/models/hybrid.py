@@ -50,8 +50,12 @@ class HybridSpec:
 
 
 def is_hybrid(spec: str) -> bool:
-    """True for a spec of two or more ``+``-joined systems."""
-    return "+" in spec.split("#", 1)[0]
+    """True for a spec of two or more ``+``-joined systems.
+
+    A reranked spec (``bm25+minilm>>cross:X``, see :mod:`.rerank`) is not a hybrid even when
+    its first stage is: ``>>`` is read first.
+    """
+    return ">>" not in spec and "+" in spec.split("#", 1)[0]
 
 
 def parse(spec: str) -> HybridSpec:

@@ -99,12 +99,16 @@ def resolve(spec: str, name: str, opts: dict[str, str]) -> ModelInfo:
     )
 
 
-def find_api_key(env_name: str = "OPENAI_API_KEY", session_key: str | None = None) -> str | None:
+def find_api_key(
+    env_name: str = "OPENAI_API_KEY", session_key: str | None = None, *, openai_fallback: bool = True
+) -> str | None:
     """The API key from the session, the environment, or ``.streamlit/secrets.toml``.
 
     Args:
         env_name: Environment variable (also the key looked up in secrets.toml).
         session_key: A key typed into the current session (highest priority).
+        openai_fallback: Fall back on secrets.toml's ``[openai] api_key``. Off for keys of other
+            providers (a reranking API), so that an OpenAI key is never sent to another host.
 
     Returns:
         The key, or None. Keys are never written anywhere by this module.
@@ -119,7 +123,7 @@ def find_api_key(env_name: str = "OPENAI_API_KEY", session_key: str | None = Non
             data = tomllib.loads(secrets.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError):
             return None
-        value = data.get(env_name) or (data.get("openai") or {}).get("api_key")
+        value = data.get(env_name) or ((data.get("openai") or {}).get("api_key") if openai_fallback else None)
         if isinstance(value, str) and value:
             return value
     return None

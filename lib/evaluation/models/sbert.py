@@ -9,7 +9,7 @@ prompts default to what mteb's ModelMeta records for the model
 (``loader_kwargs["model_prompts"]``), else the model's own configured prompts.
 
 Public API: :data:`BACKEND`, :func:`resolve`, :class:`SentenceTransformerEmbedder`,
-:func:`label`, :func:`packaged_specs`, :func:`cached_hub_specs`, :data:`ALIASES`,
+:func:`locate`, :func:`label`, :func:`packaged_specs`, :func:`cached_hub_specs`, :data:`ALIASES`,
 :data:`PACKAGED_MODELS`.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,12 +76,91 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where a sentence-transformers (or cross-encoder) model's weights are, found without loading them.
+
+    Attributes:
+        path: What to hand to the loader: a folder, or the hub name when it comes from the hub.
+        revision: Content fingerprint of a folder, the cache snapshot's commit, or the hub revision.
+        source: ``path:…``, ``package:…``, ``hf-cache`` or ``hub``.
+        canonical: The hub name an alias stands for (a folder: its resolved path).
+        local_dir: The folder, when the spec named one.
+    """
+
+    path: str
+    revision: str
+    source: str
+    canonical: str
+    local_dir: Path | None = None
+
+
+def locate(spec: str, name: str, revision: str | None = None) -> Location:
+    """Find a model's weights: a local folder, an installed package, the Hugging Face cache, or the hub.
+
+    The hub is only used when it is online: with ``HF_HUB_OFFLINE`` set, a model that is not on
+    this machine fails here, before anything runs.
+
+    Args:
+        spec: The spec as typed (for messages).
+        name: Its name part (folder, alias or hub name).
+        revision: A hub revision asked for (None: the default).
+
+    Returns:
+        The location.
+
+    Raises:
+        UserError: If the model is not available (offline and not cached, or a folder that is
+            not a model).
+    """
+    local = Path(name).expanduser()
+    canonical = canonical_name(name)
+    if canonical.lower() in {k.lower() for k in PACKAGED_MODELS}:
+        canonical = next(k for k in PACKAGED_MODELS if k.lower() == canonical.lower())
+    if local.is_dir():
+        if not (local / "modules.json").exists() and not (local / "config.json").exists():
+            raise UserError(f"model folder {local} has no modules.json or config.json")
+        folder = local.resolve()
+        return Location(str(folder), _folder_fingerprint(folder), f"path:{folder}", str(folder), folder)
+    if canonical in PACKAGED_MODELS and revision is None:
+        import importlib
+        from importlib.metadata import version
+
+        module, fn, dist = PACKAGED_MODELS[canonical]
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            mod = None
+        if mod is not None:
+            path = str(getattr(mod, fn)())
+            return Location(path, _folder_fingerprint(Path(path)), f"package:{dist}=={version(dist)}", canonical)
+        hit = _hf_cached(canonical, None)
+        if hit is None and offline():
+            raise UserError(
+                f"model {spec!r} is not available offline: `pip install {dist}` or "
+                "download it once while online"
+            )
+        if hit:
+            return Location(str(hit[0]), hit[1], "hf-cache", canonical)
+        return Location(canonical, "main", "hub", canonical)
+    hit = _hf_cached(canonical, revision)
+    if hit is not None:
+        return Location(str(hit[0]), hit[1], "hf-cache", canonical)
+    if offline():
+        raise UserError(
+            f"model {spec!r} is neither a local folder, an installed model package, nor in "
+            "the Hugging Face cache, and the hub is offline (HF_HUB_OFFLINE=1). Pass a "
+            "folder path or download the model once while online."
+        )
+    return Location(canonical, revision or "main", "hub", canonical)
+
+
 def resolve(spec: str, name: str, opts: dict[str, str]) -> ModelInfo:
     """The identity of a sentence-transformers model, without loading its weights.
 
-    Resolution order: a local folder; an installed package that ships the weights; the
-    Hugging Face cache; the hub when online. Prompts, similarity and limits come from
-    mteb's ModelMeta when mteb knows the model.
+    Resolution order (see :func:`locate`): a local folder; an installed package that ships the
+    weights; the Hugging Face cache; the hub when online. Prompts, similarity and limits come
+    from mteb's ModelMeta when mteb knows the model.
 
     Args:
         spec: The spec as typed (kept as the label).
@@ -98,58 +177,15 @@ def resolve(spec: str, name: str, opts: dict[str, str]) -> ModelInfo:
     runtimes.check(spec, opts)
     if opts.get("backend") == "torch":  # the default: same identity and cache as no option
         opts = {k: v for k, v in opts.items() if k != "backend"}
-    local = Path(name).expanduser()
-    canonical = canonical_name(name)
-    if canonical.lower() in {k.lower() for k in PACKAGED_MODELS}:
-        canonical = next(k for k in PACKAGED_MODELS if k.lower() == canonical.lower())
-    meta_name = canonical
-    if local.is_dir():
-        if not (local / "modules.json").exists() and not (local / "config.json").exists():
-            raise UserError(f"model folder {local} has no modules.json or config.json")
-        source, path, revision = f"path:{local.resolve()}", str(local.resolve()), ""
-        revision = _folder_fingerprint(local.resolve())
-        meta_name = local.resolve().name
-    elif canonical in PACKAGED_MODELS and "revision" not in opts:
-        import importlib
-        from importlib.metadata import version
-
-        module, fn, dist = PACKAGED_MODELS[canonical]
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            mod = None
-        if mod is not None:
-            path = str(getattr(mod, fn)())
-            source = f"package:{dist}=={version(dist)}"
-            revision = _folder_fingerprint(Path(path))
-        else:
-            hit = _hf_cached(canonical, None)
-            if hit is None and offline():
-                raise UserError(
-                    f"model {spec!r} is not available offline: `pip install {dist}` or "
-                    "download it once while online"
-                )
-            path = str(hit[0]) if hit else canonical
-            source = "hf-cache" if hit else "hub"
-            revision = hit[1] if hit else "main"
-    else:
-        hit = _hf_cached(canonical, opts.get("revision"))
-        if hit is not None:
-            path, revision, source = str(hit[0]), hit[1], "hf-cache"
-        elif offline():
-            raise UserError(
-                f"model {spec!r} is neither a local folder, an installed model package, nor in "
-                "the Hugging Face cache, and the hub is offline (HF_HUB_OFFLINE=1). Pass a "
-                "folder path or download the model once while online."
-            )
-        else:
-            path, revision, source = canonical, opts.get("revision", "main"), "hub"
+    loc = locate(spec, name, opts.get("revision"))
+    path, revision, source, canonical = loc.path, loc.revision, loc.source, loc.canonical
+    meta_name = loc.local_dir.name if loc.local_dir is not None else canonical
     meta = mteb_meta(meta_name) if "/" in meta_name else None
     prompts = (meta or {}).get("prompts", {"query": "", "document": ""})
     return ModelInfo(
         spec=spec,
         kind=KIND,
-        name=canonical if not local.is_dir() else str(local.resolve()),
+        name=canonical,
         revision=revision,
         source=source,
         similarity=(meta or {}).get("similarity") or "",  # "" → the model's own, at load
