@@ -155,7 +155,12 @@ def test_file_of_another_schema_version_reads_as_no_leaderboard(tmp_path: Path) 
     con.close()
     with pytest.raises(lbstore.NoLeaderboardError, match="not a leaderboard file"), lbstore.connect(db):
         pass
-    _build(db, 2)  # a refresh replaces either
+    lbstore.forget(db)
+    path.write_bytes(b"not a database at all")  # damaged
+    with pytest.raises(lbstore.NoLeaderboardError, match="Could not read the leaderboard file"), lbstore.connect(db):
+        pass
+    assert queries.provenance(db) is None
+    _build(db, 2)  # a refresh replaces each of them
     assert lbstore.version(db) is not None
 
 

@@ -67,7 +67,7 @@ _handles: dict[Path, _Handle] = {}
 
 
 class NoLeaderboardError(StoreError):
-    """The leaderboard file does not exist yet, or was written by another schema version."""
+    """No usable leaderboard file: none yet, another schema version, or unreadable (a refresh fixes each)."""
 
 
 def resolve_path(db: str | Path | None = None) -> Path:
@@ -120,7 +120,11 @@ def _attach(path: Path) -> duckdb.DuckDBPyConnection:
         con.close()
         if not path.exists():
             raise _missing(path) from exc
-        raise StoreError(f"Could not open the leaderboard file {path}: {exc}") from exc
+        # Derived data: a damaged file is replaced by the next refresh (the app's first start
+        # does that by itself), so it reads as "no leaderboard", with DuckDB's reason.
+        raise NoLeaderboardError(
+            f"Could not read the leaderboard file {path} ({exc}): run `python -m lib refresh`."
+        ) from exc
     found = row[0] if row else None
     if found != SCHEMA_VERSION:
         con.close()
