@@ -22,7 +22,11 @@ class Settings:
     """Resolved settings.
 
     Attributes:
-        db_path: The DuckDB file (``EMS_DB``).
+        db_path: The app's DuckDB file: runs, labels, everything the app writes (``EMS_DB``).
+        leaderboard_db: The leaderboard's own DuckDB file, written only by a refresh (which
+            swaps in a complete new file) and opened read-only everywhere else
+            (``EMS_LEADERBOARD_DB``); None means ``leaderboard.duckdb`` beside the app's
+            database (see :func:`leaderboard_path`).
         mteb_results: Local copy of ``mteb/results`` (a directory in the dataset layout or
             a parquet file), or None to download from the hub (``EMS_MTEB_RESULTS``).
         local_results: Optional folder of mteb result files in ``ResultCache`` layout for
@@ -34,6 +38,7 @@ class Settings:
     """
 
     db_path: Path
+    leaderboard_db: Path | None
     mteb_results: Path | None
     local_results: Path | None
     cache_dir: Path
@@ -54,9 +59,34 @@ def get_settings() -> Settings:
     """
     return Settings(
         db_path=_opt_path("EMS_DB") or DATA_DIR / "ems.duckdb",
+        leaderboard_db=_opt_path("EMS_LEADERBOARD_DB"),
         mteb_results=_opt_path("EMS_MTEB_RESULTS"),
         local_results=_opt_path("EMS_LOCAL_RESULTS"),
         cache_dir=_opt_path("EMS_CACHE_DIR") or DATA_DIR / "cache",
         hub_timeout_s=float(os.environ.get("EMS_HUB_TIMEOUT", "20")),
         job_workers=max(1, int(os.environ.get("EMS_JOB_WORKERS", "1") or 1)),
     )
+
+
+#: The leaderboard file's name beside the app's database when ``EMS_LEADERBOARD_DB`` is unset.
+LEADERBOARD_FILE = "leaderboard.duckdb"
+
+
+def leaderboard_path(app_db: str | Path | None = None) -> Path:
+    """The leaderboard file that goes with an app database.
+
+    ``EMS_LEADERBOARD_DB`` when set (one leaderboard for every app database); otherwise
+    ``leaderboard.duckdb`` in the app database's folder (``EMS_DB``'s when ``app_db`` is None),
+    so ``data/ems.duckdb`` reads ``data/leaderboard.duckdb``.
+
+    Args:
+        app_db: The app's database file, or None for ``EMS_DB``.
+
+    Returns:
+        The leaderboard file (it may not exist yet).
+    """
+    settings = get_settings()
+    if settings.leaderboard_db is not None:
+        return settings.leaderboard_db
+    base = Path(app_db).expanduser() if app_db else settings.db_path
+    return base.parent / LEADERBOARD_FILE

@@ -1,4 +1,7 @@
-"""The DuckDB store: one file, versioned migrations, transactions, clear lock errors.
+"""The app's DuckDB store: one file, versioned migrations, transactions, clear lock errors.
+
+The leaderboard is not here: it has a file of its own, read-only for everyone but a
+refresh (:mod:`lib.leaderboard.store`), so reading it never waits for this file's writer.
 
 DuckDB allows one writing process per file. The app is that process; inside it, every
 unit of work takes a short-lived cursor on a process-wide database instance (DuckDB's
@@ -94,7 +97,7 @@ def _open(path: Path) -> duckdb.DuckDBPyConnection:
             raise StoreLockedError(
                 f"The database file {path} is in use{holder}. DuckDB lets one process "
                 "write to a file at a time: stop the other process (for example the "
-                "running app or a `python -m lib refresh`), or point EMS_DB at another file."
+                "running app), or point EMS_DB at another file."
             ) from exc
         raise StoreError(f"Could not open the database file {path}: {text}") from exc
 

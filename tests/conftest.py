@@ -22,6 +22,9 @@ SHARED = Path(os.environ.get("EMS_SHARED", ROOT.parent / "shared")).resolve()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# The leaderboard file goes with each test's database (leaderboard.duckdb beside it), never a
+# developer's EMS_LEADERBOARD_DB.
+os.environ.pop("EMS_LEADERBOARD_DB", None)
 if (SHARED / "mteb-results").exists():
     os.environ.setdefault("EMS_MTEB_RESULTS", str(SHARED / "mteb-results"))
 
@@ -51,7 +54,12 @@ def scifact_dir(shared_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def lb_db(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A database refreshed from ../shared/mteb-results plus the raw local results (built once)."""
+    """An app database whose leaderboard (``leaderboard.duckdb`` beside it) was refreshed from
+    ../shared/mteb-results plus the raw local results (built once).
+
+    Leaderboard reads take this path as every app does (``summary_table(bench, lb_db)``);
+    :func:`lib.leaderboard.store.resolve_path` gives the leaderboard file itself.
+    """
     from lib.leaderboard.refresh import refresh
 
     path = tmp_path_factory.mktemp("lb") / "lb.duckdb"
@@ -74,15 +82,10 @@ def lb_db(shared_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def lb_db_copy(lb_db: Path, tmp_path: Path) -> Path:
-    """A private copy of ``lb_db`` for tests that write (runs) or hand the file to a server."""
-    import shutil
+    """A private copy of ``lb_db`` (with its leaderboard) for tests that write runs or hand it to a server."""
+    from tests.lbfiles import copy_app_db
 
-    from lib import store
-
-    store.close(lb_db)  # flush and release it before copying
-    path = tmp_path / "lb-copy.duckdb"
-    shutil.copy(lb_db, path)
-    return path
+    return copy_app_db(lb_db, tmp_path / "lb-copy.duckdb")
 
 
 @pytest.fixture(scope="session")

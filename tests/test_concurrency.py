@@ -17,7 +17,6 @@ together).
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -195,10 +194,9 @@ def test_eight_sessions_save_runs_concurrently(tmp_path: Path, fake_api: FakeOpe
 def test_sessions_and_leaderboard_readers_share_one_file(tmp_path: Path, lb_db: Path, fake_api: FakeOpenAI) -> None:
     """The app's database holds the leaderboard too: ranking it while sessions write gives identical tables."""
     from lib.leaderboard import queries, ranking
+    from tests.lbfiles import copy_app_db
 
-    store.close(lb_db)
-    db = tmp_path / "app.duckdb"
-    shutil.copy(lb_db, db)
+    db = copy_app_db(lb_db, tmp_path / "app.duckdb")
     bench = "MTEB(eng, v2)"
     reference = ranking.summary_table(bench, db).df
 

@@ -8,7 +8,7 @@ import pytest
 
 from lib import config
 
-VARS = ("EMS_DB", "EMS_MTEB_RESULTS", "EMS_LOCAL_RESULTS", "EMS_CACHE_DIR", "EMS_HUB_TIMEOUT")
+VARS = ("EMS_DB", "EMS_LEADERBOARD_DB", "EMS_MTEB_RESULTS", "EMS_LOCAL_RESULTS", "EMS_CACHE_DIR", "EMS_HUB_TIMEOUT")
 
 
 def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -16,8 +16,9 @@ def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(v, raising=False)
     s = config.get_settings()
     root = Path(__file__).resolve().parent.parent
-    assert s == config.Settings(db_path=root / "data" / "ems.duckdb", mteb_results=None, local_results=None,
-                                cache_dir=root / "data" / "cache", hub_timeout_s=20.0)
+    assert s == config.Settings(db_path=root / "data" / "ems.duckdb", leaderboard_db=None, mteb_results=None,
+                                local_results=None, cache_dir=root / "data" / "cache", hub_timeout_s=20.0)
+    assert config.leaderboard_path() == root / "data" / "leaderboard.duckdb"  # beside the app's database
 
 
 def test_environment_overrides_and_blank_means_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,3 +35,17 @@ def test_environment_overrides_and_blank_means_default(tmp_path: Path, monkeypat
     assert s.hub_timeout_s == 2.5
     monkeypatch.setenv("EMS_DB", str(tmp_path / "y.duckdb"))
     assert config.get_settings().db_path == tmp_path / "y.duckdb"  # read each call, never cached
+
+
+def test_leaderboard_file_is_beside_the_app_database_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EMS_LEADERBOARD_DB", raising=False)
+    monkeypatch.setenv("EMS_DB", str(tmp_path / "app" / "ems.duckdb"))
+    assert config.leaderboard_path() == tmp_path / "app" / "leaderboard.duckdb"
+    assert config.leaderboard_path(tmp_path / "other" / "x.duckdb") == tmp_path / "other" / "leaderboard.duckdb"
+    monkeypatch.setenv("EMS_LEADERBOARD_DB", str(tmp_path / "lb.duckdb"))  # one file for every app database
+    assert config.get_settings().leaderboard_db == tmp_path / "lb.duckdb"
+    assert config.leaderboard_path() == config.leaderboard_path(tmp_path / "x.duckdb") == tmp_path / "lb.duckdb"
+    monkeypatch.setenv("EMS_LEADERBOARD_DB", "  ")  # blank means the default
+    assert config.leaderboard_path() == tmp_path / "app" / "leaderboard.duckdb"

@@ -85,12 +85,13 @@ def test_unknown_benchmark_suggests_names(lb_db: Path) -> None:
 
 
 def test_empty_database_says_how_to_load(tmp_path: Path) -> None:
-    with pytest.raises(UnknownBenchmarkError, match="python -m lib refresh"):
+    from lib.leaderboard.store import NoLeaderboardError
+
+    with pytest.raises(NoLeaderboardError, match=r"No leaderboard loaded yet .*python -m lib refresh"):
         summary_table("MTEB(eng, v2)", tmp_path / "empty.duckdb")
 
 
 def test_cli_csv_has_mteb_columns_and_full_precision(lb_db: Path) -> None:
-    store.close(lb_db)  # one process per DuckDB file: let the CLI open it
     proc = subprocess.run(
         [sys.executable, "-m", "lib", "leaderboard", "MTEB(eng, v2)", "--format", "csv", "--db", str(lb_db)],
         capture_output=True,

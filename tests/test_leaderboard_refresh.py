@@ -2,14 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from lib import store
 from lib.errors import UserError
 from lib.leaderboard import queries
+from lib.leaderboard import store as lbstore
 from lib.leaderboard.refresh import refresh
 
 
 def _count(db: Path, sql: str) -> int:
-    with store.connect(db) as cur:
+    with lbstore.connect(db) as cur:
         row = cur.execute(sql).fetchone()
     assert row is not None
     return int(row[0])
@@ -62,12 +62,16 @@ def test_refresh_is_idempotent(shared_dir: Path, tmp_path: Path) -> None:
     assert first.n_rows == second.n_rows == _count(db, "SELECT count(*) FROM mteb_results")
     assert _count(db, "SELECT count(*) FROM models") == first.n_models
     assert _count(db, "SELECT count(*) FROM refreshes") == 2
+    # Each refresh swapped in a new file that kept the history of the one it replaced.
+    with lbstore.connect(db) as cur:
+        assert cur.execute("SELECT id FROM refreshes ORDER BY id").fetchall() == [(1,), (2,)]
     # A failing refresh (bad local folder) leaves the previous data untouched.
     with pytest.raises(UserError, match="does not exist"):
         refresh(db, results=shared_dir / "mteb-results", local_results=tmp_path / "missing")
     assert _count(db, "SELECT count(*) FROM mteb_results") == first.n_rows
     assert _count(db, "SELECT count(*) FROM refreshes") == 2
-    store.close(db)
+    # The leaderboard is a file of its own; the app's database was never created.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leaderboard.duckdb"]
 
 
 def test_refresh_cli_progress_and_summary(shared_dir: Path, tmp_path: Path) -> None:
@@ -152,4 +156,3 @@ def test_cli_refresh_offline_with_no_arguments_loads_the_snapshot(tmp_path: Path
     assert "the bundled snapshot, mteb/results@f4cc6c8b365a (dated 2026-08-20) — the hub did not answer" in lines[0]
     prov = queries.provenance(tmp_path / "cli.duckdb")
     assert prov is not None and prov.source_kind == "snapshot" and str(prov.source_date) == "2026-08-20"
-    store.close(tmp_path / "cli.duckdb")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lib import articles, cost, store
+from lib import articles, cost
 from lib.evaluation import datasets, runs
 from lib.interview import content, ranks, tradeoffs, vectors
 from lib.leaderboard.ranking import summary_table
@@ -46,10 +45,9 @@ def _text(snap: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def db(lb_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the leaderboard database (the walk stores a run in it)."""
-    store.close(lb_db)
-    path = tmp_path_factory.mktemp("iv-page") / "lb.duckdb"
-    shutil.copy(lb_db, path)
-    return path
+    from tests.lbfiles import copy_app_db
+
+    return copy_app_db(lb_db, tmp_path_factory.mktemp("iv-page") / "lb.duckdb")
 
 
 @pytest.fixture(scope="module")

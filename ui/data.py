@@ -1,7 +1,9 @@
 """Cached wrappers of lib calls for pages (Streamlit caching stays out of lib).
 
-Every cached read is keyed by the database file and the time of its last refresh, so a
-refresh invalidates the caches without a manual clear.
+Every cached read is keyed by the database file and the version of the leaderboard file
+currently in place (its newest refresh), so a refresh — in this app or a ``python -m lib
+refresh`` in a terminal, which swaps in a new file — invalidates the caches without a
+manual clear.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import streamlit as st
 
 from lib import store
 from lib.leaderboard import queries
+from lib.leaderboard import store as lbstore
 from lib.leaderboard.ranking import SummaryTable, summary_table
 
 
@@ -22,10 +25,14 @@ def db_path() -> str:
     return str(store.resolve_path())
 
 
+def leaderboard_path() -> str:
+    """The leaderboard file this app reads (``EMS_LEADERBOARD_DB`` or beside the database)."""
+    return str(lbstore.resolve_path(db_path()))
+
+
 def data_version() -> str | None:
-    """A token that changes with every refresh; None when there is no leaderboard data."""
-    prov = queries.provenance(db_path())
-    return None if prov is None else prov.refreshed_at.isoformat()
+    """A token that changes with every refresh swapped in; None when no leaderboard is loaded."""
+    return lbstore.version(db_path())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -71,7 +78,7 @@ def models() -> pd.DataFrame:
 def no_data_help() -> str:
     """Markdown telling the user exactly how to load the leaderboard data."""
     return (
-        f"**No leaderboard data yet** in `{db_path()}`.\n\n"
+        f"**No leaderboard data yet** in `{leaderboard_path()}`.\n\n"
         "The app loads it by itself on first start, from the first of: `EMS_MTEB_RESULTS` (a local "
         "copy of the `mteb/results` dataset: a folder with `data/train-*.parquet`, or a parquet file), "
         "the Hugging Face hub (when it answers within `EMS_HUB_TIMEOUT` seconds), and the dated "

@@ -1,6 +1,9 @@
-"""First start: an empty database loads the leaderboard data by itself, with progress.
+"""First start: with no leaderboard file yet, the app loads the leaderboard data by itself, with progress.
 
-The router calls :func:`ensure_data` before drawing any page. Sources are tried in
+The router calls :func:`ensure_data` before drawing any page. The refresh writes the
+leaderboard's own file (``EMS_LEADERBOARD_DB`` or beside ``EMS_DB``) under a temporary name and
+swaps it in; this process's read-only connections then open the new file on their next read. A
+file written by another schema version counts as missing and is reloaded the same way. Sources are tried in
 ``lib.leaderboard.sources`` order (``EMS_MTEB_RESULTS`` → hub → bundled snapshot), so a fresh
 offline machine shows the leaderboard without a button or a command. A failure is shown
 expanded with its reason and is not retried on every rerun; **Try again** retries.
@@ -24,7 +27,7 @@ def _load_lock() -> threading.Lock:
 
 
 def ensure_data() -> None:
-    """Load the leaderboard data when the database has none (once; reruns the script after)."""
+    """Load the leaderboard data when there is no leaderboard file (once; reruns the script after)."""
     if data.data_version() is not None:
         return
     failed = st.session_state.get(state.FIRST_LOAD_ERROR)

@@ -34,4 +34,4 @@ def render() -> None:
         shortlist = st.session_state.get(state.SHORTLIST) or []
         if shortlist:
             st.caption("**Shortlist:** " + ", ".join(f"`{m}`" for m in shortlist))
-        st.caption(f"Database: `{data.db_path()}`")
+        st.caption(f"Database: `{data.db_path()}`  \nLeaderboard file: `{data.leaderboard_path()}`")

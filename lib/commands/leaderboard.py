@@ -22,7 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--task", action="append", dest="tasks", help="restrict to a task (repeatable)")
     p.add_argument("--limit", type=int, help="print only the first N rows")
-    p.add_argument("--db", type=Path, help="DuckDB file (default: EMS_DB or data/ems.duckdb)")
+    p.add_argument(
+        "--db",
+        type=Path,
+        help="the app's DuckDB file whose leaderboard to read (default: EMS_DB); the leaderboard file is "
+        "EMS_LEADERBOARD_DB, else leaderboard.duckdb beside it. Opened read-only: works while the app runs",
+    )
     p.set_defaults(func=run)
 
 

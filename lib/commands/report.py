@@ -44,7 +44,7 @@ def _leaderboard(db: str | None) -> Any:
     try:
         return summary_table(MTEB_BENCHMARK, db).df
     except store.StoreLockedError:
-        raise  # not "no leaderboard data": the whole report cannot be read; one error line
+        raise  # not "no leaderboard data": something else is wrong; one error line
     except UserError as exc:
         print(f"note: no MTEB comparison ({exc})", file=sys.stderr)
         return None
@@ -69,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm", ".md", ".markdown"):
         raise UserError(f"--out must end in .html or .md, not {out.suffix or '(no extension)'}")
-    lb = _leaderboard(args.db)
     names = set()
-    for rid in args.run_ids:
+    for rid in args.run_ids:  # first: a locked or unknown database is the one error, with no note before it
         stored = runs.load_run(rid, args.db)
         names |= set(report.model_table(stored, f"nDCG@{stored.run['k']}")["mteb_name"])
+    lb = _leaderboard(args.db)  # the leaderboard's own file, read-only: never locked by the app
     meta = {n: queries.model(n, args.db) for n in names} if lb is not None else {}
     rep = report.build_report(
         args.run_ids,

@@ -217,7 +217,7 @@ def borda_inputs(
 
     Args:
         benchmark: mteb benchmark name.
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
         tasks: Task subset (None: all).
         languages: Language filter passed to ``summary_table``.
 
@@ -600,14 +600,14 @@ def result_language_tags(db: str | Path | None = None) -> list[str]:
     """Every language tag in the result rows (``deu-Latn``, ``cmn-Hans``, ...).
 
     Args:
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
 
     Returns:
         Sorted distinct tags.
     """
-    from lib import store
+    from lib.leaderboard import store as lbstore
 
-    with store.connect(db) as cur:
+    with lbstore.connect(db) as cur:
         rows = cur.execute(
             "SELECT DISTINCT tag FROM (SELECT unnest(language) AS tag FROM mteb_results) WHERE tag IS NOT NULL"
         ).fetchall()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lib import store
+from lib.leaderboard import store as lbstore
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,10 @@ class Provenance:
 #: Results older than this many days are called out as stale wherever they are shown.
 STALE_AFTER_DAYS = 90
 #: The one action that brings newer results.
-REFRESH_ACTION = "run `python -m lib refresh` with access to huggingface.co (stop the app first: it holds the database)"
+REFRESH_ACTION = (
+    "run `python -m lib refresh` with access to huggingface.co (the app can keep running: it reads the new "
+    "data as soon as the refresh swaps it in)"
+)
 
 
 @dataclass(frozen=True)
@@ -99,22 +102,27 @@ def freshness(prov: Provenance, today: date | None = None) -> Freshness:
 
 
 def provenance(db: str | Path | None = None) -> Provenance | None:
-    """The latest refresh, or None when the database has no leaderboard data yet.
+    """The latest refresh, or None when no leaderboard has been loaded yet.
 
     Args:
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read (the file is
+            :func:`lib.leaderboard.store.resolve_path`'s).
 
     Returns:
-        The provenance of the data shown.
+        The provenance of the data shown; None when the leaderboard file does not exist yet
+        or was written by another schema version (a refresh replaces it).
     """
-    with store.connect(db) as cur:
-        row = cur.execute(
-            """
-            SELECT refreshed_at, source, source_revision, local_results, mteb_version,
-                   n_rows, n_local_rows, n_models, n_benchmarks, source_kind, source_date, source_note
-            FROM refreshes ORDER BY id DESC LIMIT 1
-            """
-        ).fetchone()
+    try:
+        with lbstore.connect(db) as cur:
+            row = cur.execute(
+                """
+                SELECT refreshed_at, source, source_revision, local_results, mteb_version,
+                       n_rows, n_local_rows, n_models, n_benchmarks, source_kind, source_date, source_note
+                FROM refreshes ORDER BY id DESC LIMIT 1
+                """
+            ).fetchone()
+    except lbstore.NoLeaderboardError:
+        return None
     if row is None:
         return None
     return Provenance(
@@ -137,13 +145,13 @@ def benchmarks(db: str | Path | None = None) -> pd.DataFrame:
     """Every benchmark, mteb's leaderboard ones first, with task counts.
 
     Args:
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
 
     Returns:
         Columns: name, display_name, description, reference, kind, on_leaderboard,
         n_tasks, superseded_by.
     """
-    with store.connect(db) as cur:
+    with lbstore.connect(db) as cur:
         return cur.execute(
             """
             SELECT b.name, b.display_name, b.description, b.reference, b.kind, b.on_leaderboard,
@@ -161,13 +169,13 @@ def benchmark_tasks(benchmark: str, db: str | Path | None = None) -> pd.DataFram
 
     Args:
         benchmark: mteb's benchmark name.
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
 
     Returns:
         Columns: task_name, type, languages (benchmark-scoped), domains, main_score,
         modalities, is_public, description.
     """
-    with store.connect(db) as cur:
+    with lbstore.connect(db) as cur:
         return cur.execute(
             """
             SELECT bt.task_name, t.type, bt.languages, t.domains, t.main_score, t.modalities,
@@ -184,12 +192,12 @@ def models(db: str | Path | None = None) -> pd.DataFrame:
     """Every model's metadata row (mteb ModelMeta fields).
 
     Args:
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
 
     Returns:
         The ``models`` table as a DataFrame.
     """
-    with store.connect(db) as cur:
+    with lbstore.connect(db) as cur:
         return cur.execute("SELECT * FROM models ORDER BY name").df()
 
 
@@ -198,11 +206,11 @@ def model(name: str, db: str | Path | None = None) -> dict[str, object] | None:
 
     Args:
         name: mteb's model name.
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
 
     Returns:
         Column → value, or None when unknown.
     """
-    with store.connect(db) as cur:
+    with lbstore.connect(db) as cur:
         frame = cur.execute("SELECT * FROM models WHERE name = ?", [name]).df()
     return None if frame.empty else frame.iloc[0].to_dict()

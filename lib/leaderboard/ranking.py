@@ -28,11 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from lib import store
 from lib.errors import UserError
+from lib.leaderboard import store as lbstore
 
 RANK_BORDA = "Rank (Borda)"
 MEAN_TASK = "Mean (Task)"
@@ -125,7 +126,7 @@ def benchmark_info(name: str, db: str | Path | None = None) -> BenchmarkInfo:
 
     Args:
         name: mteb's benchmark name (or one of its aliases).
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
 
     Returns:
         The configuration.
@@ -133,22 +134,25 @@ def benchmark_info(name: str, db: str | Path | None = None) -> BenchmarkInfo:
     Raises:
         UnknownBenchmarkError: If the name is not known; the message lists close names.
     """
-    with store.connect(db) as cur:
-        row = cur.execute(
-            """
-            SELECT name, kind, aggregations, sort_by, rank_column, public_only,
-                   join_split, join_subset, custom_groupings
-            FROM benchmarks WHERE name = ? OR list_contains(aliases, ?)
-            ORDER BY name = ? DESC LIMIT 1
-            """,
-            [name, name, name],
-        ).fetchone()
-        if row is None:
-            names = [r[0] for r in cur.execute("SELECT name FROM benchmarks ORDER BY name").fetchall()]
+    with lbstore.connect(db) as cur:
+        return _benchmark_info(cur, name)
+
+
+def _benchmark_info(cur: duckdb.DuckDBPyConnection, name: str) -> BenchmarkInfo:
+    row = cur.execute(
+        """
+        SELECT name, kind, aggregations, sort_by, rank_column, public_only,
+               join_split, join_subset, custom_groupings
+        FROM benchmarks WHERE name = ? OR list_contains(aliases, ?)
+        ORDER BY name = ? DESC LIMIT 1
+        """,
+        [name, name, name],
+    ).fetchone()
     if row is None:
+        names = [r[0] for r in cur.execute("SELECT name FROM benchmarks ORDER BY name").fetchall()]
         if not names:
             raise UnknownBenchmarkError(
-                "The database has no leaderboard data yet: run `python -m lib refresh` "
+                "The leaderboard file has no benchmarks: run `python -m lib refresh` "
                 "(offline: set EMS_MTEB_RESULTS to a local copy of mteb/results)."
             )
         import difflib
@@ -234,7 +238,7 @@ FROM j GROUP BY ALL
 """
 
 
-def _per_task(cur: store.duckdb.DuckDBPyConnection, scope: str, params: list[object], by_subset: bool) -> pd.DataFrame:
+def _per_task(cur: duckdb.DuckDBPyConnection, scope: str, params: list[object], by_subset: bool) -> pd.DataFrame:
     """Per (model, experiment, task[, subset]) means, nulled by mteb's incompleteness rule.
 
     mteb nulls a model's task score when it has fewer scored (subset, split) cells than
@@ -279,7 +283,7 @@ def _rowmean(frame: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
     return frame[list(cols)].mean(axis=1, skipna=False)
 
 
-def _model_meta(cur: store.duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def _model_meta(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return cur.execute(
         """
         SELECT name AS model_name, n_parameters, n_active_parameters, embed_dim,
@@ -335,7 +339,7 @@ def summary_table(
 
     Args:
         benchmark: mteb's benchmark name or alias.
-        db: The DuckDB file.
+        db: The app database whose leaderboard to read.
         tasks: Restrict to these tasks of the benchmark (ranks are recomputed for the
             subset, as mteb would for a benchmark of those tasks); None for all.
         languages: Keep only result rows whose languages intersect these (mteb's
@@ -386,20 +390,20 @@ def benchmark_data(benchmark: str, db: str | Path | None, languages: Sequence[st
     Everything a task subset needs is per task (mteb's incompleteness rule and the Borda
     means are computed task by task), so one read serves every subset of the benchmark;
     only a language filter changes the rows and gets its own entry. The key includes the
-    latest refresh id, so a refresh invalidates the cache.
+    latest refresh (id and time) of the leaderboard file, and everything is read through one
+    cursor, so the entry is of one file version even when a refresh swaps files meanwhile.
     """
-    path = store.resolve_path(db)
-    with store.connect(path) as cur:
-        row = cur.execute("SELECT coalesce(max(id), 0) FROM refreshes").fetchone()
-    key = (path, row[0] if row else 0, benchmark, tuple(sorted(languages or ())))
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    info = benchmark_info(benchmark, path)
-    scope, params = _scope_sql(info, None, languages)
-    with store.connect(path) as cur:
+    path = lbstore.resolve_path(db)
+    with lbstore.connect(db) as cur:
+        row = cur.execute("SELECT id, refreshed_at FROM refreshes ORDER BY id DESC LIMIT 1").fetchone()
+        key = (path, tuple(row) if row else None, benchmark, tuple(sorted(languages or ())))
+        with _cache_lock:
+            hit = _cache.get(key)
+            if hit is not None:
+                _cache.move_to_end(key)
+                return hit
+        info = _benchmark_info(cur, benchmark)
+        scope, params = _scope_sql(info, None, languages)
         per_task_long = _per_task(cur, scope, params, by_subset=False)
         borda_long = cur.execute(_BORDA_SQL.format(scope=scope), params).df()
         per_subset = _per_task(cur, scope, params, by_subset=True) if "mean_subset" in info.aggregations else None

@@ -1,9 +1,12 @@
-"""Build or update the leaderboard tables in DuckDB, idempotently, in one transaction.
+"""Build the leaderboard file from mteb/results and mteb's metadata, and swap it in.
 
 A refresh reads the ``mteb/results`` parquet files (hub download or local copy), the
-optional local mteb result folders, and mteb's metadata; it then replaces every
-leaderboard table inside a single transaction, so readers see either the old data or
-the new data, never a mix, and a failed refresh leaves the old data in place.
+optional local mteb result folders, and mteb's metadata; it writes every leaderboard table
+into a brand-new file and swaps that file in whole (:func:`lib.leaderboard.store.build`), so
+readers — the running app, ``python -m lib leaderboard`` — see either the old data or the
+new data, never a mix, and never wait for the refresh. A failed refresh leaves the old file
+in place and no temporary file behind. The app's own database is not touched at all, so a
+refresh runs while the app runs; the app reads the new file on its next read.
 """
 
 from __future__ import annotations
@@ -16,13 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from lib import store
 from lib.config import get_settings
+from lib.leaderboard import store as lbstore
 from lib.leaderboard.sources import ResultsSource, resolve_source
 
 Progress = Callable[[str], None]
-
-_TABLES = ("mteb_results", "models", "tasks", "benchmarks", "benchmark_tasks", "benchmark_scope")
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,11 @@ def refresh(
     local_results: Path | None = None,
     progress: Progress | None = None,
 ) -> RefreshSummary:
-    """Refresh the leaderboard tables.
+    """Refresh the leaderboard: write a new leaderboard file and swap it in.
 
     Args:
-        db: The DuckDB file (default ``EMS_DB``).
+        db: The app database whose leaderboard file to replace (default ``EMS_DB``; the file
+            is ``EMS_LEADERBOARD_DB`` or ``leaderboard.duckdb`` beside it).
         results: A local copy of ``mteb/results``; default ``EMS_MTEB_RESULTS``, else the hub.
         local_results: A folder of mteb result files for the team's own models; default
             ``EMS_LOCAL_RESULTS`` (optional).
@@ -99,20 +101,19 @@ def refresh(
         if not extra_models.empty:
             models = pd.concat([models, extra_models], ignore_index=True)
     files = [str(f) for f in source.files]
+    past = lbstore.history(db)  # the new file keeps the refresh history of the one it replaces
 
-    with store.connect(db) as cur:
-        distinct = cur.execute(
+    say(f"writing a new leaderboard file, swapped in when complete ({lbstore.resolve_path(db)})…")
+    with lbstore.build(db) as con:
+        distinct = con.execute(
             "SELECT DISTINCT experiments FROM read_parquet(?, union_by_name = true)", [files]
         ).fetchall()
-    exp_map = md.experiment_ids([r[0] for r in distinct])
-    exp_frame = pd.DataFrame(
-        {"exp_key": [None if k is None else str(k) for k in exp_map], "experiment_id": list(exp_map.values())}
-    )
-
-    say("writing DuckDB tables in one transaction…")
-    with store.transaction(db) as cur:
-        for table in _TABLES:
-            cur.execute(f"DELETE FROM {table}")  # table names are constants above
+        exp_map = md.experiment_ids([r[0] for r in distinct])
+        exp_frame = pd.DataFrame(
+            {"exp_key": [None if k is None else str(k) for k in exp_map], "experiment_id": list(exp_map.values())}
+        )
+        cur = con
+        cur.execute("BEGIN TRANSACTION")  # rolled back with the whole file if anything fails
         cur.register("exp_frame", exp_frame)
         cur.execute(
             """
@@ -166,6 +167,8 @@ def refresh(
         row = cur.execute("SELECT count(*) FROM mteb_results").fetchone()
         n_rows = int(row[0]) if row else 0
         seconds = time.perf_counter() - t0
+        for past_row in past:
+            cur.execute(f"INSERT INTO refreshes VALUES ({', '.join('?' * len(past_row))})", list(past_row))
         cur.execute(
             """
             INSERT INTO refreshes (id, refreshed_at, source, source_revision, local_results,
@@ -190,6 +193,8 @@ def refresh(
                 source.note or None,
             ],
         )
+        cur.execute("COMMIT")
+    seconds = time.perf_counter() - t0  # with the checkpoint and the swap
     say(f"done: {n_rows:,} result rows, {len(models)} models, {len(benchmarks)} benchmarks in {seconds:.1f}s")
     return RefreshSummary(
         source=source.label,

@@ -1,5 +1,5 @@
--- Leaderboard data: the mteb/results rows, mteb's metadata, benchmarks, provenance.
--- Written only by `lib.leaderboard.refresh` (in one transaction); read by lib queries.
+-- Leaderboard data as it first lived in the app database. Since 0008 it lives in its own file
+-- (lib/leaderboard/schema.sql, written by `lib.leaderboard.refresh`); 0008 drops these tables.
 
 CREATE TABLE mteb_results (
     -- Source order (file ordinal, row in file). mteb's polars means add rows in this

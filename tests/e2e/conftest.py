@@ -178,20 +178,16 @@ def launch(
 
 
 def _own_db(lb_db: Path, folder: Path) -> dict[str, str]:
-    """A private copy of the session's leaderboard database for one server.
+    """A private copy of the session's app database, with its leaderboard, for one server.
 
     Each server owns its DuckDB file (one writer per file), and starts the way a user's app does
-    after its first start: with the leaderboard loaded (an empty file would load it by itself,
-    which ``test_all_pages_e2e`` covers, at ~20 s per server).
+    after its first start: with the leaderboard loaded (a folder without one would load it by
+    itself, which ``test_all_pages_e2e`` covers, at ~20 s per server). The leaderboard file is
+    shared by hard link: it is read-only for the app, and a refresh swaps in a new file.
     """
-    import shutil
+    from tests.lbfiles import copy_app_db
 
-    from lib import store
-
-    store.close(lb_db)
-    path = folder / "app.duckdb"
-    shutil.copy(lb_db, path)
-    return {"EMS_DB": str(path)}
+    return {"EMS_DB": str(copy_app_db(lb_db, folder / "app.duckdb"))}
 
 
 @pytest.fixture

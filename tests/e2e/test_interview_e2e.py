@@ -5,13 +5,11 @@ Screenshots: artifacts/screenshots/interview-<n>-<step>.png and interview-10-qui
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lib import store
 from lib.interview import content
 from tests.e2e.conftest import goto_page, wait_for_script
 
@@ -35,9 +33,9 @@ DEMOS = {
 
 
 def test_walkthrough_and_quiz(streamlit_server: Any, lb_db: Path, page: Any, screenshot: Any, tmp_path: Path) -> None:
-    store.close(lb_db)  # copy a closed file; the server then owns its copy (the walk stores a run in it)
-    db = tmp_path / "lb.duckdb"
-    shutil.copy(lb_db, db)
+    from tests.lbfiles import copy_app_db
+
+    db = copy_app_db(lb_db, tmp_path / "lb.duckdb")  # the server owns its copy (the walk stores a run in it)
     server = streamlit_server({"EMS_DB": str(db)})
     goto_page(page, server.url, "interview")
     page.get_by_role("heading", name="Interview prep", exact=True).wait_for()
