@@ -14,6 +14,12 @@ st.set_page_config(
 
 HERE = Path(__file__).resolve().parent
 
+from ui import auth  # noqa: E402  (after set_page_config by design)
+
+# Team mode (a non-loopback server.address or EMS_TEAM_MODE=1): a signed-out visitor gets the
+# sign-in screen and nothing else is routed; see ui/auth.py and docs/TEAM.md.
+viewer = auth.gate()
+
 # (file, title, icon, section). Pages are listed here once; a page whose file does not
 # exist yet is simply not shown.
 PAGES = [
@@ -40,4 +46,5 @@ from ui import first_start, sidebar  # noqa: E402  (after set_page_config by des
 
 first_start.ensure_data()  # an empty database loads by itself (snapshot when offline)
 sidebar.render()
+auth.sidebar(viewer)
 nav.run()

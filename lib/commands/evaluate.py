@@ -36,6 +36,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--user", default=None, help="act as this local user (default EMS_USER, else your login name)")
     p.set_defaults(func=run)
 
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import json
 
-    from lib import csvsafe, store
+    from lib import csvsafe, store, team
     from lib.evaluation import datasets, engine
 
     cfg = engine.EvaluationConfig(
@@ -68,15 +69,17 @@ def run(args: argparse.Namespace) -> int:
     # one line (`error: <file>, line <n>: …`) and nothing else.
     from lib.labelling import export
 
+    viewer = team.local_viewer(args.user)
     set_id = export.parse_label_data(args.data)
     if set_id is not None:
+        team.require_label_set(args.db, set_id, viewer)  # another person's private set: "no label set"
         ds = export.labelled_dataset(args.db, set_id, args.judges)
     else:
         ds = datasets.load_dataset(args.data, split=args.split)
     # Open the store before loading any model: a database held by another process (the app)
     # is one error line now, not after minutes of model loading.
     store.schema_version(args.db)
-    result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress)
+    result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress, viewer=viewer)
     judged = export.judged_at_k_for_run(args.db, result.run_id) if set_id is not None else None
     if args.format == "json":
         out = {

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from lib import team
 from lib.errors import UserError
 from lib.evaluation import fusion, metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
@@ -762,6 +763,7 @@ def evaluate(
     progress: Progress | None = None,
     api_key: str | None = None,
     limits: Limits | None = None,
+    viewer: team.Viewer | None = None,
 ) -> EvaluationResult:
     """Evaluate models on a dataset and store the run.
 
@@ -773,6 +775,7 @@ def evaluate(
         progress: ``progress(message, fraction)`` callback.
         api_key: Session API key for API models (never stored).
         limits: Input size limits.
+        viewer: Who the run belongs to (:mod:`lib.team`), and their limit on runs at once.
 
     Returns:
         The results (also stored under ``run_id``).
@@ -807,6 +810,7 @@ def evaluate(
         k=config.k, models=list(config.models),
         config=json.loads(json.dumps(dataclasses.asdict(config), default=list)),
         environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)),
+        user_id=viewer.user_id if viewer else None, max_running=viewer.max_jobs if viewer else 0,
     )
     try:
         computed: dict[str, ModelRun] = {}
