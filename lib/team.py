@@ -641,8 +641,8 @@ def upload_guard(viewer: Viewer, incoming: int, root: Path | None = None) -> Ite
                 raise UserError(
                     f"this upload ({incoming / _MIB:,.1f} MB) would take your kept uploads to "
                     f"{(kept + incoming) / _MIB:,.1f} MB, over the {limit_mb:,} MB each person may keep on this server "
-                    f"(EMS_MAX_UPLOAD_MB_PER_USER={limit_mb}); delete datasets you no longer need on "
-                    "**Evaluate on your data** (Your datasets), then upload again"
+                    f"(EMS_MAX_UPLOAD_MB_PER_USER={limit_mb}); delete datasets you no longer need under "
+                    "'Your datasets' on the Evaluate page, then upload again"
                 )
         yield folder
 

@@ -64,8 +64,8 @@ def viewer() -> team.Viewer:
 def _refused(problems: list[str], why: str) -> None:
     st.title("Sign-in is not set up")
     st.error(
-        "This server can be reached from other machines, so everyone must sign in, but sign-in is not "
-        "configured: " + "; ".join(md_plain(p) for p in problems) + "."
+        "Everyone must sign in to this server, but sign-in is not configured: "
+        + "; ".join(md_plain(p) for p in problems) + "."
     )
     st.markdown(
         "**For the operator:** add an `[auth]` section to `.streamlit/secrets.toml` with `redirect_uri`, "

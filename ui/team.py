@@ -134,7 +134,7 @@ def datasets_panel(disabled: bool = False) -> datasets.Dataset | None:
         The dataset chosen with "Use", or None.
     """
     who = viewer()
-    found = team.visible_datasets(data.db_path(), who, kind="evaluation")
+    found = team.visible_datasets(data.db_path(), who)  # documents kept for labelling count to the quota too
     if found.empty:
         return None
     names = team.display_names(data.db_path())
@@ -144,14 +144,17 @@ def datasets_panel(disabled: bool = False) -> datasets.Dataset | None:
     def label(k: str) -> str:
         r = rows[k]
         whose = "yours" if r.mine else f"shared by {team.owner_label(who, r.user_id, names)}"
-        return f"{r.name} · {r.n_docs:,} docs · {r.n_queries:,} queries · {r.n_bytes / 2**20:,.1f} MB · {whose}"
+        what = "" if r.kind == "evaluation" else " (documents for labelling)"
+        return (f"{r.name}{what} · {r.n_docs:,} docs · {r.n_queries:,} queries · {r.n_bytes / 2**20:,.1f} MB · "
+                f"{whose}")
 
     with st.expander(f"Your datasets ({int(found['mine'].sum())}) and the team's shared ones", expanded=False):
         chosen = st.selectbox("Dataset", keys, format_func=label, key="ev_saved_ds", disabled=disabled)
         r = rows[str(chosen)]
         c1, c2, c3 = st.columns([1, 2, 1])
         picked = None
-        if c1.button("Use", key="ev_saved_use", disabled=disabled, icon=":material/dataset:"):
+        if c1.button("Use", key="ev_saved_use", disabled=disabled or r.kind != "evaluation",
+                     icon=":material/dataset:"):
             try:
                 picked = team.load_dataset(data.db_path(), str(r.user_id), str(r.dataset_id), who)
             except UserError as exc:
