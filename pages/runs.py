@@ -38,8 +38,8 @@ st.dataframe(
     show,
     hide_index=True,
     width="stretch",
-    column_order=["status", "created_at", "dataset", "models", "k", "queries", "best_model", "best_ndcg",
-                  "best_recall", "wall_time_s", "run_id", "owner", "error"],
+    column_order=["status", "created_at", "dataset", *([] if tm.viewer().local else ["owner"]), "models", "k",
+                  "queries", "best_model", "best_ndcg", "best_recall", "wall_time_s", "run_id", "error"],
     column_config={
         "created_at": st.column_config.DatetimeColumn("date (UTC)", format="YYYY-MM-DD HH:mm"),
         "best_model": "best model",

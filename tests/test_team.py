@@ -395,3 +395,30 @@ def test_cli_acts_as_a_named_user(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["evaluate", "--data", f"label:{sid}", "--model", "bm25", "--db", db, "--user", "bob"]) == 2
     assert capsys.readouterr().err.startswith(f"error: no label set {sid!r}")
     store.close(db)
+
+
+def test_serve_refuses_without_sign_in_unless_the_opt_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m lib serve`` (``make serve``): the checks only (``--check`` never starts a server)."""
+    for v in ("EMS_ALLOW_ANONYMOUS", "EMS_SERVE_ADDRESS", "EMS_SERVE_PORT", "EMS_TEAM_MODE"):
+        monkeypatch.delenv(v, raising=False)
+    secrets = tmp_path / "secrets.toml"
+    monkeypatch.setenv("STREAMLIT_SECRETS_FILES", str(secrets))
+    assert main(["serve", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot serve a team on 0.0.0.0:8501 without sign-in: there is no [auth] section")
+    assert "EMS_ALLOW_ANONYMOUS=1" in err and str(secrets) in err and err.count("\n") == 1
+    secrets.write_text("[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in {**GOOD_AUTH, "client_id": ""}.items()))
+    assert main(["serve", "--check"]) == 2
+    assert "[auth] has no client_id" in capsys.readouterr().err
+    secrets.write_text("[auth]\n" + "".join(f'{k} = "{v}"\n' for k, v in GOOD_AUTH.items()))
+    monkeypatch.setenv("EMS_SERVE_PORT", "9123")
+    assert main(["serve", "--check", "--address", "127.0.0.1"]) == 0
+    out = capsys.readouterr()
+    assert out.out.split()[-6:] == ["--server.address", "127.0.0.1", "--server.port", "9123", "--server.headless",
+                                    "true"]
+    assert "EMS_TEAM_MODE=1: everyone must sign in" in out.err  # behind a proxy on loopback: still sign-in
+    secrets.unlink()
+    monkeypatch.setenv("EMS_ALLOW_ANONYMOUS", "1")
+    assert main(["serve", "--check"]) == 0
+    assert "WITHOUT sign-in (EMS_ALLOW_ANONYMOUS=1)" in capsys.readouterr().err

@@ -16,7 +16,7 @@ Pages ask :func:`viewer` whom they act for; it never draws. A page run without t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -89,13 +89,20 @@ def _sign_in(problem: str | None = None) -> None:
         st.login()
 
 
-def _only(page: Any, title: str) -> None:
-    st.navigation([st.Page(page, title=title, url_path="sign-in", default=True)], position="hidden").run()
+def _only(page: Any, title: str, paths: Sequence[str]) -> None:
+    # The one screen answers at "/" and at every page's own path, so a deep link (/runs?run=…) shows
+    # it too instead of Streamlit's "page not found" fallback; the navigation itself stays hidden.
+    routes = [st.Page(page, title=title, url_path="sign-in", default=True)]
+    routes += [st.Page(page, title=title, url_path=p) for p in dict.fromkeys(paths) if p and p != "sign-in"]
+    st.navigation(routes, position="hidden").run()
     st.stop()
 
 
-def gate() -> team.Viewer:
+def gate(paths: Sequence[str] = ()) -> team.Viewer:
     """Route nothing but the sign-in (or set-up) screen until the visitor may see the app.
+
+    Args:
+        paths: The app's page URL paths (``runs``, ``report``, …): they show that screen too.
 
     Returns:
         The viewer (the signed-in person, or the local user when no sign-in is needed).
@@ -105,14 +112,14 @@ def gate() -> team.Viewer:
         return team.local_viewer()
     problems = team.auth_problems(auth_section())
     if problems:
-        _only(lambda: _refused(problems, m.reason), "Sign-in is not set up")
+        _only(lambda: _refused(problems, m.reason), "Sign-in is not set up", paths)
     if not _logged_in():
-        _only(_sign_in, "Sign in")
+        _only(_sign_in, "Sign in", paths)
     try:
         who = team.signed_in_viewer(st.user.to_dict())
     except UserError as exc:
         message = str(exc)
-        _only(lambda: _sign_in(message), "Sign in")
+        _only(lambda: _sign_in(message), "Sign in", paths)
         raise  # unreachable: _only stops the script
     if not st.session_state.get(_REMEMBERED):
         team.remember_user(data.db_path(), who)
