@@ -12,6 +12,11 @@ killed, crashed, or stopped mid-run — and is marked ``failed`` with an error s
 ``interrupted:``. Runs of the opening process itself are never touched: the app runs
 several evaluations at once in threads, and one of them may be in flight.
 
+People (team mode, ``lib/migrations/0007_team.sql``): ``owner`` is the *process*; the *person*
+a run belongs to is ``user_id``, and ``shared`` says whether they shared it. :func:`start_run`
+records the person and can refuse a person already at their limit of runs at once; who may see,
+share or delete a run is :mod:`lib.team`'s business.
+
 Reading (for pages and the CLI): :func:`list_runs`, :func:`load_run` (a
 :class:`StoredRun` with the summary table, per-query metrics, top-k lists, paired
 comparisons, sweep and model rows), :func:`delete_run`.
