@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install run test lint typecheck pytest refresh bench clean
+.PHONY: install run serve test lint typecheck pytest refresh bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP)
 
 run: install
 	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+# Serve a team (docs/TEAM.md): binds EMS_SERVE_ADDRESS (default 0.0.0.0) on EMS_SERVE_PORT (default
+# 8501) with sign-in required; refuses with the reason unless .streamlit/secrets.toml has a usable
+# [auth] section, or EMS_ALLOW_ANONYMOUS=1 is set on purpose.
+serve: install
+	$(PY) -m lib serve
 
 refresh: install
 	$(PY) -m lib refresh

@@ -14,6 +14,7 @@ st.set_page_config(
 
 HERE = Path(__file__).resolve().parent
 
+
 # (file, title, icon, section). Pages are listed here once; a page whose file does not
 # exist yet is simply not shown.
 PAGES = [
@@ -26,6 +27,12 @@ PAGES = [
     ("pages/report.py", "Report", ":material/description:", "Evaluate"),
     ("pages/interview.py", "Interview prep", ":material/school:", "Learn"),
 ]
+
+from ui import auth  # noqa: E402  (after set_page_config by design)
+
+# Team mode (a non-loopback server.address or EMS_TEAM_MODE=1): a signed-out visitor gets the
+# sign-in screen, at every page's path, and nothing else is routed; see ui/auth.py and docs/TEAM.md.
+viewer = auth.gate([Path(path).stem for path, *_ in PAGES])
 
 sections: dict[str, list[st.Page]] = {}
 for i, (path, title, icon, section) in enumerate(PAGES):
@@ -40,4 +47,5 @@ from ui import first_start, sidebar  # noqa: E402  (after set_page_config by des
 
 first_start.ensure_data()  # an empty database loads by itself (snapshot when offline)
 sidebar.render()
+auth.sidebar(viewer)
 nav.run()

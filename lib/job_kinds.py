@@ -116,7 +116,7 @@ def _evaluate(params: Mapping[str, Any], inputs: Mapping[str, Any], ctx: jobs.Jo
     run_id = engine.new_run_id()
     ctx.set_result(run_id)
     result = engine.evaluate(ds, cfg, db_path=ctx.db_path, progress=ctx.progress, api_key=inputs.get("api_key"),
-                             run_id=run_id)
+                             run_id=run_id, viewer=inputs.get("viewer"))
     ctx.output = result
     return result.run_id
 

@@ -16,7 +16,7 @@ The CLI runs the very same handler in the foreground (:func:`run_foreground`), w
 progress printed instead of polled.
 
 Public API: :class:`Job`, :class:`JobContext`, :class:`JobRunner`, :func:`runner`,
-:func:`register`, :func:`get_job`, :func:`list_jobs`, :func:`run_foreground`,
+:func:`register`, :func:`get_job`, :func:`list_jobs`, :func:`check_limit`, :func:`run_foreground`,
 :func:`recover_interrupted`, :data:`ACTIVE`, :data:`FINISHED`.
 """
 
@@ -392,20 +392,24 @@ _COLUMNS = ("job_id, kind, title, status, created_at, started_at, finished_at, p
 
 
 def list_jobs(db_path: str | Path | None = None, *, limit: int = 50, kinds: tuple[str, ...] | None = None,
-              active_only: bool = False) -> list[Job]:
-    """Jobs newest first, each queued one with its position in the queue.
+              active_only: bool = False, user_id: str | None = None) -> list[Job]:
+    """Jobs newest first, each queued one with its position in the (server-wide) queue.
 
     Args:
         db_path: The DuckDB file.
         limit: At most this many.
         kinds: Only these kinds.
         active_only: Only queued and running jobs.
+        user_id: Only this person's jobs (team mode); None for every job.
 
     Returns:
         The jobs.
     """
     where: list[str] = []
     args: list[Any] = []
+    if user_id is not None:
+        where.append("user_id = ?")
+        args.append(user_id)
     if kinds:
         where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
         args.extend(kinds)
@@ -418,6 +422,27 @@ def list_jobs(db_path: str | Path | None = None, *, limit: int = 50, kinds: tupl
             "SELECT job_id FROM jobs WHERE status = 'queued' ORDER BY created_at, job_id").fetchall()]
     pos = {jid: i + 1 for i, jid in enumerate(queued)}
     return [_row_to_job(r, pos.get(r[0])) for r in rows]
+
+
+def check_limit(db_path: str | Path | None, user_id: str, max_jobs: int) -> None:
+    """Refuse a new job when the person already has ``max_jobs`` queued or running.
+
+    Args:
+        db_path: The DuckDB file.
+        user_id: Who submits.
+        max_jobs: Their limit (0 = none).
+
+    Raises:
+        UserError: Naming the limit and its setting.
+    """
+    if max_jobs <= 0:
+        return
+    with store.connect(db_path) as cur:
+        row = cur.execute("SELECT count(*) FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')",
+                          [user_id]).fetchone()
+    if row and int(row[0]) >= max_jobs:
+        raise UserError(f"you already have {int(row[0])} job(s) queued or running, the most one person may have at "
+                        f"once on this server (EMS_MAX_JOBS_PER_USER={max_jobs}); wait for one to finish or cancel it")
 
 
 def get_job(job_id: str, db_path: str | Path | None = None) -> Job | None:
@@ -445,8 +470,8 @@ def get_job(job_id: str, db_path: str | Path | None = None) -> Job | None:
 
 
 def run_foreground(kind: str, params: Mapping[str, Any], *, title: str, inputs: Mapping[str, Any] | None = None,
-                   db_path: str | Path | None = None,
-                   echo: Callable[[str, float], None] | None = None) -> tuple[Job, Any]:
+                   db_path: str | Path | None = None, echo: Callable[[str, float], None] | None = None,
+                   user_id: str | None = None) -> tuple[Job, Any]:
     """Run a job in this thread (the CLI): the same handler and records as a background job.
 
     Args:
@@ -456,6 +481,7 @@ def run_foreground(kind: str, params: Mapping[str, Any], *, title: str, inputs: 
         inputs: In-memory inputs (dataset, key).
         db_path: The DuckDB file.
         echo: ``echo(message, fraction)`` for each progress call (stderr in the CLI).
+        user_id: Who runs it (the CLI's named local user).
 
     Returns:
         The finished job, and what the handler left in ``context.output`` (the CLI prints it).
@@ -465,7 +491,7 @@ def run_foreground(kind: str, params: Mapping[str, Any], *, title: str, inputs: 
         KeyboardInterrupt: Ctrl-C (the job is stored cancelled).
     """
     handler = _handler(kind)
-    job_id = _insert(db_path, kind, title, params, None, status="running")
+    job_id = _insert(db_path, kind, title, params, user_id, status="running")
     with store.connect(db_path) as cur:
         cur.execute("UPDATE jobs SET started_at = ? WHERE job_id = ?", [_now(), job_id])
     ctx = JobContext(job_id, db_path, threading.Event(), echo=echo)

@@ -18,6 +18,7 @@ from lib.fmt import md_plain
 from ui import ensure_router, state
 from ui import evaluation as ev
 from ui import jobs as ui_jobs
+from ui import team as tm
 
 ensure_router()
 
@@ -85,6 +86,10 @@ with c_up:
             ss.pop(DATASET, None)
             # The message quotes file names and text from the upload: shown literally, not as Markdown.
             st.error(f"**These files cannot be used:** {md_plain(exc)}")
+picked = tm.datasets_panel(disabled=running)  # earlier uploads of this person's, and the team's shared ones
+if picked is not None:
+    ss[DATASET] = picked
+    ss.pop(RUN_ID, None)
 
 ds: datasets.Dataset | None = ss.get(DATASET)
 if ds is not None:

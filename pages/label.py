@@ -18,6 +18,7 @@ from lib.labelling import store as lstore
 from ui import ensure_router, state
 from ui import evaluation as ev
 from ui import labelling as lab
+from ui import team as tm
 
 ensure_router()
 
@@ -33,7 +34,7 @@ st.caption(
     "queries (TREC style), grade each candidate 0 / 1 / 2 — blind, in a shuffled order — alone, with "
     "colleagues or with an LLM's help, and evaluate the models on the labels you made."
 )
-sets = lstore.list_sets(lab.db())
+sets = tm.label_sets()  # this person's sets and the ones shared with the team
 ids = [NEW, *map(str, sets["set_id"])]
 if NEXT_SET in ss:
     ss[SET] = ss.pop(NEXT_SET)
@@ -160,6 +161,7 @@ st.caption(f"{info.n_docs:,} documents · {info.n_queries:,} queries"
            + (f" ({info.n_synthetic:,} synthetic)" if info.n_synthetic else "") + f" · from {md_plain(info.source)}")
 if info.n_synthetic:
     st.warning(f"{info.n_synthetic} of {info.n_queries} queries are " + synth.BIAS_NOTE + ".")
+tm.label_set_controls(sets, set_id)  # "Share with team"; delete (its owner only)
 
 st.subheader("2 · Pool")
 stats = lpool.pool_stats(lab.db(), set_id)

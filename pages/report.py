@@ -13,6 +13,7 @@ from lib import fmt, report
 from lib.errors import UserError
 from ui import data, ensure_router, state
 from ui import evaluation as ev
+from ui import team as tm
 
 ensure_router()
 
@@ -23,15 +24,16 @@ st.caption("A cost/quality report for architects: the question, assumptions, pri
            "with confidence intervals and charts, a recommendation with a runner-up, and the risks. Download it "
            "as one HTML file (interactive charts, works offline) or as Markdown.")
 
-overview = report.runs_overview(data.db_path())
+overview = tm.runs_overview()  # this person's runs and the ones shared with the team
 done = overview[overview["status"] == "done"] if not overview.empty else overview
+wanted = tm.run_from_url(list(done["run_id"]))  # ?run=… of a run they cannot see: "no such run"
 if done.empty:
     st.info("No finished evaluation runs yet — run one on **Evaluate on your data** first.")
     st.stop()
 
 label = {r.run_id: f"{r.created_at:%Y-%m-%d %H:%M} · {r.dataset} · {r.models}" for r in done.itertuples(index=False)}
 ids = list(done["run_id"])
-preset = [r for r in (ss.get(state.REPORT_RUNS) or []) if r in ids] or ids[:1]
+preset = [wanted] if wanted else [r for r in (ss.get(state.REPORT_RUNS) or []) if r in ids] or ids[:1]
 chosen = st.multiselect("Runs to include", ids, default=preset, format_func=label.get, key="rep_runs")
 c1, c2 = st.columns(2)
 question = c1.text_area("Question", value=report.DEFAULT_QUESTION, key="rep_question", height=90)

@@ -1,6 +1,7 @@
 """Runs: evaluation history from DuckDB; open, compare or delete runs.
 
-Thin page: lib.report.runs_overview / compare_runs / lib.evaluation.runs → render.
+Thin page: lib.report.runs_overview / compare_runs / lib.evaluation.runs → render. In team mode a
+person sees their own runs and those shared with the team (ui/team.py); ``?run=…`` opens one.
 Failed and interrupted runs are listed as such and never shown as results.
 """
 
@@ -10,11 +11,11 @@ import streamlit as st
 
 from lib import report
 from lib.errors import UserError
-from lib.evaluation import runs
 from lib.evaluation.models import display_label
-from ui import data, ensure_router, state
+from ui import ensure_router, state
 from ui import evaluation as ev
 from ui import jobs as ui_jobs
+from ui import team as tm
 
 ensure_router()
 
@@ -25,7 +26,8 @@ st.caption("Every evaluation stored in the database, newest first. Open one to s
 
 ui_jobs.render_jobs_panel()  # running and queued jobs (polled), recent ones, Run again
 
-overview = report.runs_overview(data.db_path())
+overview = tm.runs_overview()  # this person's runs and the ones shared with the team
+wanted = tm.run_from_url(list(overview["run_id"]))  # ?run=… of a run they cannot see: "no such run"
 if overview.empty:
     st.info("No evaluation runs yet — start one on **Evaluate on your data**.")
     st.stop()
@@ -40,8 +42,8 @@ st.dataframe(
     show,
     hide_index=True,
     width="stretch",
-    column_order=["status", "created_at", "dataset", "models", "k", "queries", "best_model", "best_ndcg",
-                  "best_recall", "wall_time_s", "run_id", "error"],
+    column_order=["status", "created_at", "dataset", *([] if tm.viewer().local else ["owner"]), "models", "k",
+                  "queries", "best_model", "best_ndcg", "best_recall", "wall_time_s", "run_id", "error"],
     column_config={
         "created_at": st.column_config.DatetimeColumn("date (UTC)", format="YYYY-MM-DD HH:mm"),
         "best_model": "best model",
@@ -61,12 +63,18 @@ ids = list(overview["run_id"])
 label = {r.run_id: f"{r.created_at:%Y-%m-%d %H:%M} · {r.dataset} · {r.models} · {r.status}"
          for r in overview.itertuples(index=False)}
 done = [r for r in ids if overview.set_index("run_id").at[r, "status"] == "done"]
+mine = set(overview.loc[overview["mine"], "run_id"])
 
 tab_open, tab_compare, tab_delete = st.tabs(["Open a run", "Compare two runs", "Delete"])
 
 with tab_open:
+    if wanted and "runs_open" not in ss:
+        ss["runs_open"] = wanted
     rid = st.selectbox("Run", ids, format_func=label.get, key="runs_open")
+    if rid and st.query_params.get("run") != rid:
+        st.query_params["run"] = str(rid)
     if rid:
+        tm.run_controls(overview, str(rid))
         try:
             ev.render_results(ev.load_run(str(rid)), key="runs")
         except UserError as exc:
@@ -109,11 +117,11 @@ with tab_compare:
                 st.caption("The runs used different data, so per-query pairing is impossible; a change counts as "
                            "significant only when the two 95 % CIs do not overlap (a conservative rule).")
 
-with tab_delete:
-    victim = st.selectbox("Run to delete", ids, format_func=label.get, key="runs_delete")
+with tab_delete:  # only the runs this person made: nobody deletes a colleague's shared run
+    victim = st.selectbox("Run to delete", [r for r in ids if r in mine], format_func=label.get, key="runs_delete")
     sure = st.checkbox("Yes, delete this run and all its results", key="runs_delete_sure")
-    if st.button("Delete run", type="primary", disabled=not sure, key="runs_delete_btn"):
-        runs.delete_run(str(victim), data.db_path())
+    if st.button("Delete run", type="primary", disabled=not (sure and victim), key="runs_delete_btn"):
+        tm.delete_run(str(victim))
         if ss.get("ev_run_id") == victim:
             ss.pop("ev_run_id", None)
         ss.pop("runs_delete_sure", None)

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lib import cost, pricing, report
+from lib import cost, pricing, report, team
 from lib.charts import evaluation as charts
 from lib.config import DATA_DIR
 from lib.errors import UserError
@@ -25,6 +25,7 @@ from lib.evaluation.models import display_label, find_api_key, local_specs, spec
 from lib.fmt import md_plain
 from lib.labelling import export
 from ui import data, state
+from ui import team as tm
 
 DEMO_DIR = DATA_DIR / "demo"
 
@@ -41,7 +42,8 @@ def save_any(files: Sequence[Any], name: str = "") -> datasets.Dataset:
     ``getvalue()``); the work is :func:`lib.evaluation.uploads.save_any`'s, which raises
     ``UserError`` naming the user's files.
     """
-    return uploads.save_any([uploads.as_upload(f) for f in files], name, max_bytes=max_upload_bytes())
+    cap = max_upload_bytes()  # kept in the signed-in person's own folder, within their quota (ui/team.py)
+    return tm.save_uploads(files, cap, lambda ups, root: uploads.save_any(ups, name, max_bytes=cap, root=root))
 
 
 def demo_dataset() -> datasets.Dataset:
@@ -121,7 +123,8 @@ def _load_run(run_id: str, db: str, status: str) -> runs.StoredRun:
 
 
 def load_run(run_id: str) -> runs.StoredRun:
-    """A stored run (cached per id and status)."""
+    """A stored run (cached per id and status); another person's private run is "no evaluation run"."""
+    team.require(data.db_path(), "run", run_id, tm.viewer())
     listing = runs.list_runs(data.db_path())
     row = listing[listing["run_id"] == run_id]
     status = str(row.iloc[0]["status"]) if not row.empty else "missing"
@@ -142,15 +145,14 @@ def _run_dataset(run_id: str, db: str, fingerprint: str) -> datasets.Dataset | N
 
 
 def label_sets() -> dict[str, str]:
-    """Stored label sets (id → a display name), newest first, for the Evaluate page's data picker."""
-    from lib.labelling import store as lstore
-
-    sets = lstore.list_sets(data.db_path())
+    """Stored label sets this viewer may see (id → a display name), newest first, for the data picker."""
+    sets = team.visible_label_sets(data.db_path(), tm.viewer())
     return {str(r.set_id): f"{r.name} ({r.set_id})" for r in sets.itertuples()}
 
 
 def labelled_dataset(set_id: str) -> datasets.Dataset:
     """A label set as the dataset to evaluate (people, then synthetic sources, then LLMs decide a pair)."""
+    team.require_label_set(data.db_path(), set_id, tm.viewer())
     return export.labelled_dataset(data.db_path(), set_id)
 
 
@@ -223,7 +225,8 @@ def run_with_progress(
                 log.append(message.split(":")[0])
 
         try:
-            result = engine.evaluate(ds, cfg, db_path=data.db_path(), progress=progress, api_key=api_key)
+            result = engine.evaluate(ds, cfg, db_path=data.db_path(), progress=progress, api_key=api_key,
+                                     viewer=tm.viewer())
         except UserError as exc:
             status.update(label=f"Evaluation failed: {md_plain(exc)}", state="error", expanded=True)
             raise

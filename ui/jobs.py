@@ -19,6 +19,7 @@ from lib import jobs
 from lib.evaluation import datasets
 from lib.fmt import md_plain
 from ui import data, state
+from ui import team as tm
 
 #: Seconds between two looks at a followed job.
 POLL_S = 1.0
@@ -40,10 +41,26 @@ def submit_evaluation(ds: datasets.Dataset, specs: Sequence[str], k: int, sweep:
     # Small encode batches: Cancel is honoured between two of them, and progress moves.
     cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep), encode_chunk=128,
                                   **config)  # type: ignore[arg-type]
+    who = tm.viewer()
+    jobs.check_limit(data.db_path(), who.user_id, who.max_jobs)
     return runner().submit(
         "evaluate", lib.job_kinds.evaluate_params(ds, cfg),
-        title=lib.job_kinds.evaluation_title(ds, specs), inputs={"dataset": ds, "api_key": api_key},
+        title=lib.job_kinds.evaluation_title(ds, specs), inputs={"dataset": ds, "api_key": api_key, "viewer": who},
+        user_id=who.user_id,
     )
+
+
+def _mine() -> str | None:
+    """The user id whose jobs this session sees: None (all) for the local user, else the signed-in person."""
+    who = tm.viewer()
+    return None if who.local else who.user_id
+
+
+def _get(job_id: str) -> jobs.Job | None:
+    """A job this session may see (another person's is 'not found', like a missing one)."""
+    job = jobs.get_job(job_id, data.db_path())
+    mine = _mine()
+    return job if job is not None and (mine is None or job.user_id == mine) else None
 
 
 def follow(job_id: str) -> None:
@@ -61,10 +78,10 @@ def followed() -> str | None:
     """
     ss = st.session_state
     from_url = st.query_params.get("job")
-    if from_url and jobs.get_job(str(from_url), data.db_path()) is not None:
+    if from_url and _get(str(from_url)) is not None:
         ss[state.EV_JOB] = str(from_url)
     if not ss.get(state.EV_JOB):
-        active = jobs.list_jobs(data.db_path(), kinds=("evaluate",), active_only=True, limit=1)
+        active = jobs.list_jobs(data.db_path(), kinds=("evaluate",), active_only=True, limit=1, user_id=_mine())
         if active:
             ss[state.EV_JOB] = active[0].job_id
     job_id = ss.get(state.EV_JOB)
@@ -110,7 +127,7 @@ def render_job(job_id: str, *, key: str) -> jobs.Job | None:
     Returns:
         The job as read now (None if it does not exist).
     """
-    job = jobs.get_job(job_id, data.db_path())
+    job = _get(job_id)
     if job is None:
         st.warning(f"Job {md_plain(job_id)} is not in the database (deleted, or another database).")
         return None
@@ -131,8 +148,10 @@ def render_job(job_id: str, *, key: str) -> jobs.Job | None:
         if box.button("Run again", key=f"{key}_again_{job_id}", icon=":material/replay:",
                       help="Submits the same evaluation again; vectors already computed come from the cache."):
             try:
+                who = tm.viewer()
+                jobs.check_limit(data.db_path(), who.user_id, who.max_jobs)
                 new_id = runner().run_again(job_id, inputs={"api_key": st.session_state.get(state.API_KEY_VALUE)
-                                                            or None})
+                                                            or None, "viewer": who}, user_id=who.user_id)
             except Exception as exc:  # a UserError explains itself; anything else is shown, not raised
                 box.error(md_plain(str(exc)))
             else:
@@ -156,7 +175,7 @@ def render_followed(job_id: str) -> None:
                 unfollow()
             st.rerun()  # the whole page: results, and no more polling
 
-    job = jobs.get_job(job_id, data.db_path())
+    job = _get(job_id)
     if job is not None and job.active:
         panel()
     elif job is not None:
@@ -174,7 +193,7 @@ def jobs_frame(limit: int = 30) -> pd.DataFrame:
     rows = [{
         "status": STATUS[j.status], "job": j.title, "progress": j.fraction, "stage": _describe(j) if j.active else "",
         "submitted": j.created_at, "run id": j.result_ref or "", "reason": j.error or "", "job id": j.job_id,
-    } for j in jobs.list_jobs(data.db_path(), limit=limit)]
+    } for j in jobs.list_jobs(data.db_path(), limit=limit, user_id=_mine())]
     return pd.DataFrame(rows)
 
 
@@ -183,13 +202,13 @@ def render_jobs_panel() -> None:
 
     @st.fragment(run_every=POLL_S)
     def active() -> None:
-        current = jobs.list_jobs(data.db_path(), active_only=True)
+        current = jobs.list_jobs(data.db_path(), active_only=True, user_id=_mine())
         for job in current:
             render_job(job.job_id, key="runsjob")
         if not current:
             st.rerun()
 
-    if jobs.list_jobs(data.db_path(), active_only=True, limit=1):
+    if jobs.list_jobs(data.db_path(), active_only=True, limit=1, user_id=_mine()):
         st.subheader("Jobs running now")
         active()
     recent = jobs_frame()
@@ -200,7 +219,7 @@ def render_jobs_panel() -> None:
             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
             "submitted": st.column_config.DatetimeColumn("submitted (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         })
-        again = [j for j in jobs.list_jobs(data.db_path(), limit=30) if j.can_run_again]
+        again = [j for j in jobs.list_jobs(data.db_path(), limit=30, user_id=_mine()) if j.can_run_again]
         if again:
             pick = st.selectbox("Stopped job", [j.job_id for j in again], key="runs_job_again",
                                 format_func=lambda jid: next(f"{j.title} · {j.status}" for j in again

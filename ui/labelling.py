@@ -24,6 +24,7 @@ from lib.labelling import pool as lpool
 from lib.labelling import store as lstore
 from ui import data
 from ui import evaluation as ev
+from ui import team as tm
 
 SKIPPED_DOCS = "lab_skipped_docs"  # {(set, judge, query, doc)} passed over in this session
 SKIPPED_QUERIES = "lab_skipped_queries"  # {(set, judge, query)} passed over in this session
@@ -52,10 +53,12 @@ def demo_collection(with_queries: bool, lines: Sequence[str] | None) -> datasets
 
 def upload_collection(documents: Any, queries: Any | None, lines: Sequence[str] | None) -> datasets.Collection:
     """Stage and validate uploaded documents (and a queries file), as the Evaluate page stages uploads."""
-    return uploads.save_collection(
-        uploads.as_upload(documents), uploads.as_upload(queries) if queries is not None else None, lines,
-        max_bytes=ev.max_upload_bytes(),
-    )
+    cap = ev.max_upload_bytes()  # kept in the signed-in person's own folder, within their quota (ui/team.py)
+
+    def save(ups: list[uploads.Upload], root: Any) -> datasets.Collection:
+        return uploads.save_collection(ups[0], ups[1] if len(ups) > 1 else None, lines, max_bytes=cap, root=root)
+
+    return tm.save_uploads([documents, queries], cap, save)
 
 
 def set_label(set_id: str, sets: pd.DataFrame) -> str:
@@ -93,7 +96,7 @@ def pool_new(coll: datasets.Collection, models: Sequence[str], depth: int, name:
     return _with_progress(
         f"Pooling the top {depth} of {len(models)} retriever(s) for {len(coll.query_ids):,} queries",
         lambda p: lpool.pool_collection(coll, models, depth=depth, db=db(), name=name or None,
-                                        api_key=api_key, progress=p),
+                                        api_key=api_key, progress=p, user_id=tm.viewer().user_id),
     )
 
 
@@ -113,7 +116,7 @@ def synth_run(coll: datasets.Collection, model: str, n: int, prompt: str, name: 
     """Write the synthetic questions (a new set; nothing stored if a request fails)."""
     return _with_progress(f"Writing {n} synthetic question(s) with {model.split('?')[0]}",
                           lambda p: synth.generate(coll, model, n=n, prompt=prompt, db=db(), name=name or None,
-                                                   api_key=api_key, progress=p))
+                                                   api_key=api_key, progress=p, user_id=tm.viewer().user_id))
 
 
 def llm_todo(set_id: str, model: str, only_judged_by: str | None, limit: int) -> tuple[pd.DataFrame, chat.CostEstimate]:

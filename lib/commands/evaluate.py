@@ -36,6 +36,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--user", default=None, help="act as this local user (default EMS_USER, else your login name)")
     p.set_defaults(func=run)
 
 
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import json
 
-    from lib import csvsafe, store
+    from lib import csvsafe, store, team
     from lib.evaluation import datasets, engine
 
     cfg = engine.EvaluationConfig(
@@ -68,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     # one line (`error: <file>, line <n>: …`) and nothing else.
     from lib.labelling import export
 
+    viewer = team.local_viewer(args.user)
     set_id = export.parse_label_data(args.data)
     if set_id is not None:
+        team.require_label_set(args.db, set_id, viewer)  # another person's private set: "no label set"
         ds = export.labelled_dataset(args.db, set_id, args.judges)
     else:
         ds = datasets.load_dataset(args.data, split=args.split)
@@ -81,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
     _job, result = jobs.run_foreground(
         "evaluate", job_kinds.evaluate_params(ds, cfg, judges=args.judges),
-        title=job_kinds.evaluation_title(ds, cfg.models), inputs={"dataset": ds}, db_path=args.db, echo=_progress,
+        title=job_kinds.evaluation_title(ds, cfg.models), inputs={"dataset": ds, "viewer": viewer},
+        db_path=args.db, echo=_progress, user_id=viewer.user_id,
     )
     judged = export.judged_at_k_for_run(args.db, result.run_id) if set_id is not None else None
     if args.format == "json":

@@ -18,6 +18,28 @@ from typing import Any
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="DuckDB file (default EMS_DB)")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--user", default=None,
+                   help="act as this local user: sets you make are theirs; you see theirs and shared ones "
+                        "(default EMS_USER, else your login name)")
+
+
+def _viewer(args: argparse.Namespace) -> Any:
+    from lib import team
+
+    return team.local_viewer(args.user)
+
+
+def _owned(fn: Any) -> Any:
+    """A verb on an existing set: another person's private set is "no label set", like a missing one."""
+
+    def run(args: argparse.Namespace) -> int:
+        from lib import team
+
+        if getattr(args, "set_id", None):
+            team.require_label_set(args.db, args.set_id, _viewer(args))
+        return int(fn(args))
+
+    return run
 
 
 def register(subparsers: Any) -> None:
@@ -48,21 +70,21 @@ def register(subparsers: Any) -> None:
     v.add_argument("--name", default=None, help="display name of the new set")
     v.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     _common(v)
-    v.set_defaults(func=_pool)
+    v.set_defaults(func=_owned(_pool))
 
     v = verbs.add_parser("export-pool", help="write the pool as CSV to judge in a spreadsheet")
     v.add_argument("set_id", metavar="SET")
     v.add_argument("--out", required=True, help="CSV file (columns query_id, doc_id, query, document, grade)")
     v.add_argument("--judge", default=None, help="pre-fill this judge's grades")
     _common(v)
-    v.set_defaults(func=_export_pool)
+    v.set_defaults(func=_owned(_export_pool))
 
     v = verbs.add_parser("import", help="import grades (query_id, doc_id, grade) as one judge")
     v.add_argument("set_id", metavar="SET")
     v.add_argument("--judgements", required=True, help="CSV/TSV/JSONL with query_id, doc_id, grade (0/1/2)")
     v.add_argument("--judge", required=True, help="who judged")
     _common(v)
-    v.set_defaults(func=_import)
+    v.set_defaults(func=_owned(_import))
 
     v = verbs.add_parser("llm", help="grade pooled pairs with a chat model (UMBRELA prompt)")
     v.add_argument("set_id", metavar="SET")
@@ -90,7 +112,7 @@ def register(subparsers: Any) -> None:
     v = verbs.add_parser("status", help="pool size, progress per judge, agreement (kappa)")
     v.add_argument("set_id", metavar="SET")
     _common(v)
-    v.set_defaults(func=_status)
+    v.set_defaults(func=_owned(_status))
 
     v = verbs.add_parser("export", help="write the labelled set as a BEIR folder")
     v.add_argument("set_id", metavar="SET")
@@ -98,7 +120,7 @@ def register(subparsers: Any) -> None:
     v.add_argument("--judge", action="append", dest="judges", default=None,
                    help="use these judges, first wins (default: people, then synthetic, then LLM)")
     _common(v)
-    v.set_defaults(func=_export)
+    v.set_defaults(func=_owned(_export))
 
     v = verbs.add_parser("list", help="list label sets")
     _common(v)
@@ -146,7 +168,8 @@ def _pool(args: argparse.Namespace) -> int:
                                         folder_queries=not args.no_folder_queries)
         store.schema_version(args.db)
         st = pool.pool_collection(coll, args.models, depth=args.depth, db=args.db, name=args.name,
-                                  use_cache=not args.no_cache, progress=_progress)
+                                  use_cache=not args.no_cache, progress=_progress,
+                                  user_id=_viewer(args).user_id)
         notes = list(coll.notes)
     else:
         if args.queries_file:
@@ -203,10 +226,12 @@ def _estimate_to_stderr(est: Any) -> None:
 
 
 def _llm(args: argparse.Namespace) -> int:
+    from lib import team
     from lib.labelling import llm_judge
     from lib.labelling.chat import resolve_chat
 
-    spec = resolve_chat(args.model)
+    spec = resolve_chat(args.model)  # a bad model spec is reported before the set is looked up
+    team.require_label_set(args.db, args.set_id, _viewer(args))
     judge = args.judge or llm_judge.default_judge_name(spec)
     pairs = llm_judge.pairs_to_judge(args.db, args.set_id, judge, only_judged_by=args.only_judged_by,
                                      limit=args.limit)
@@ -249,7 +274,7 @@ def _synth(args: argparse.Namespace) -> int:
         print("prompt:\n" + prompt + "\n", file=sys.stderr)
     rep = synth.generate(coll, args.model, n=args.n, prompt=prompt, seed=args.seed, db=args.db, name=args.name,
                          max_cost=args.max_cost, dry_run=args.dry_run, progress=_progress,
-                         on_estimate=_estimate_to_stderr)
+                         on_estimate=_estimate_to_stderr, user_id=_viewer(args).user_id)
     est = rep.estimate
     out = {
         "set": rep.set_id, "dry_run": bool(args.dry_run), "queries": rep.queries, "skipped": len(rep.skipped),
@@ -323,9 +348,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from lib.labelling import store as lstore
+    from lib import team
 
-    df = lstore.list_sets(args.db)
+    df = team.visible_label_sets(args.db, _viewer(args)).drop(columns=["user_id", "mine"])
     if args.format == "json":
         _json({"sets": json.loads(df.to_json(orient="records", date_format="iso"))})
     elif df.empty:

@@ -32,6 +32,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--shortlist", default="", help="comma-separated mteb model names to list as the shortlist")
     p.add_argument("--question", default=None, help="the question the report answers")
     p.add_argument("--context", default="", help="who asks and why")
+    p.add_argument("--user", default=None, help="act as this local user: their runs and shared ones only")
     p.set_defaults(func=run)
 
 
@@ -62,13 +63,17 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         UserError: For an unsupported extension or unknown/unfinished runs.
     """
-    from lib import report
+    from lib import report, team
     from lib.evaluation import runs
     from lib.leaderboard import queries
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm", ".md", ".markdown"):
         raise UserError(f"--out must end in .html or .md, not {out.suffix or '(no extension)'}")
+    viewer = team.local_viewer(args.user)
+    for rid in args.run_ids:  # another person's private run is "no evaluation run", like a missing one
+        team.require(args.db, "run", rid, viewer)
+    lb = _leaderboard(args.db)
     names = set()
     for rid in args.run_ids:  # first: a locked or unknown database is the one error, with no note before it
         stored = runs.load_run(rid, args.db)

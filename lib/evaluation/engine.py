@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from lib import team
 from lib.errors import Cancelled, UserError
 from lib.evaluation import fusion, metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
@@ -827,6 +828,7 @@ def evaluate(
     api_key: str | None = None,
     limits: Limits | None = None,
     run_id: str | None = None,
+    viewer: team.Viewer | None = None,
 ) -> EvaluationResult:
     """Evaluate models on a dataset and store the run.
 
@@ -840,6 +842,7 @@ def evaluate(
         limits: Input size limits.
         run_id: The id to store the run under (a job picks it first, so it can name its run
             even when it is cancelled); default a new one (:func:`new_run_id`).
+        viewer: Who the run belongs to (:mod:`lib.team`), and their limit on runs at once.
 
     Returns:
         The results (also stored under ``run_id``).
@@ -881,6 +884,7 @@ def evaluate(
         config=json.loads(json.dumps(dataclasses.asdict(config), default=list)),
         environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)
                                 or any(i.kind == rerank.CROSS_KIND for i in reranker_infos.values())),
+        user_id=viewer.user_id if viewer else None, max_running=viewer.max_jobs if viewer else 0,
     )
     try:
         computed: dict[str, ModelRun] = {}

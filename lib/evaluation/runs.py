@@ -12,6 +12,11 @@ killed, crashed, or stopped mid-run — and is marked ``failed`` with an error s
 ``interrupted:``. Runs of the opening process itself are never touched: the app runs
 several evaluations at once in threads, and one of them may be in flight.
 
+People (team mode, ``lib/migrations/0007_team.sql``): ``owner`` is the *process*; the *person*
+a run belongs to is ``user_id``, and ``shared`` says whether they shared it. :func:`start_run`
+records the person and can refuse a person already at their limit of runs at once; who may see,
+share or delete a run is :mod:`lib.team`'s business.
+
 Reading (for pages and the CLI): :func:`list_runs`, :func:`load_run` (a
 :class:`StoredRun` with the summary table, per-query metrics, top-k lists, paired
 comparisons, sweep and model rows), :func:`delete_run`.
@@ -25,6 +30,7 @@ import datetime as dt
 import json
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +74,8 @@ INTERRUPTED = "interrupted: "
 CANCELLED = "cancelled: "
 
 _token: tuple[int, str] | None = None
+# Serialises "count this person's running runs, then insert" (see start_run's max_running).
+_start_lock = threading.Lock()
 
 
 def _now() -> dt.datetime:
@@ -181,8 +189,10 @@ def start_run(
     models: list[str],
     config: dict[str, Any],
     environment: dict[str, Any],
+    user_id: str | None = None,
+    max_running: int = 0,
 ) -> None:
-    """Insert a run with status ``running``, owned by this process.
+    """Insert a run with status ``running``, started by this process for ``user_id``.
 
     Args:
         db_path: DuckDB file (None → ``EMS_DB``).
@@ -193,17 +203,35 @@ def start_run(
         models: Model specs in order.
         config: JSON-able configuration.
         environment: JSON-able environment description.
+        user_id: The person the run belongs to (``lib.team``; None: nobody recorded).
+        max_running: With ``user_id``: refuse when that person already has this many runs
+            ``running`` (0 = no limit). Counting and inserting happen under one lock, so two
+            tabs starting at once cannot both slip under the limit.
+
+    Raises:
+        UserError: When the person is at ``max_running``; nothing is stored then.
     """
-    with store.transaction(db_path) as cur:
+    with _start_lock, store.transaction(db_path) as cur:
+        if user_id is not None and max_running > 0:
+            row = cur.execute(
+                "SELECT count(*) FROM eval_runs WHERE status = 'running' AND user_id = ?", [user_id]
+            ).fetchall()[0]
+            if int(row[0]) >= max_running:
+                raise UserError(
+                    f"you already have {int(row[0])} evaluation(s) running, the most one person may run at once "
+                    f"on this server (EMS_MAX_JOBS_PER_USER={max_running}); wait until one finishes (see the "
+                    "Runs page), then start this one again"
+                )
         cur.execute(
             "INSERT INTO eval_runs (run_id, status, created_at, dataset_name, dataset_source,"
             " dataset_split, dataset_fingerprint, n_docs, n_queries, n_qrels, k, models,"
-            " config, environment, owner) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " config, environment, owner, user_id, shared)"
+            " VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
             [
                 run_id, _now(), dataset["name"], dataset["source"], dataset["split"],
                 dataset["fingerprint"], dataset["n_docs"], dataset["n_queries"],
                 dataset["n_qrels"], k, json.dumps(models), json.dumps(config, default=str),
-                json.dumps(environment, default=str), owner_token(),
+                json.dumps(environment, default=str), owner_token(), user_id,
             ],
         )
 
@@ -283,14 +311,16 @@ def list_runs(db_path: str | Path | None = None) -> pd.DataFrame:
         db_path: DuckDB file.
 
     Returns:
-        One row per run: id, status, times, dataset, counts, models, error, and
+        One row per run: id, status, times, dataset, counts, models, error, ``user_id``
+        and ``shared`` (who it belongs to, and whether they shared it: :mod:`lib.team`), and
         ``interrupted`` (True for a failed run that stopped without finishing — its
         process was killed, the page was left; ``error`` then says which).
     """
     with store.connect(db_path) as cur:
         df = cur.execute(
             "SELECT run_id, status, created_at, finished_at, wall_time_s, dataset_name,"
-            " dataset_split, n_docs, n_queries, n_qrels, k, models, error"
+            " dataset_split, n_docs, n_queries, n_qrels, k, models, error, user_id,"
+            " coalesce(shared, false) AS shared"
             " FROM eval_runs ORDER BY created_at DESC, run_id DESC"
         ).df()
     df["interrupted"] = [is_interrupted(s, e) for s, e in zip(df["status"], df["error"], strict=True)]

@@ -117,6 +117,7 @@ def pool_collection(
     api_key: str | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    user_id: str | None = None,
 ) -> PoolStats:
     """Create a label set from documents and queries, and pool the given models into it.
 
@@ -132,6 +133,7 @@ def pool_collection(
         api_key: Session key for API models (never stored).
         use_cache: Use the embedding cache.
         progress: ``progress(message, fraction)``.
+        user_id: Who the new set belongs to (:mod:`lib.team`).
 
     Returns:
         The new set's pool statistics.
@@ -155,7 +157,7 @@ def pool_collection(
             cur, name=name or collection.name, source=collection.source,
             fingerprint=collection.fingerprint,
             docs=list(zip(collection.doc_ids, collection.doc_texts, strict=True)),
-            queries=queries, query_source=collection.query_source, notes=collection.notes,
+            queries=queries, query_source=collection.query_source, notes=collection.notes, user_id=user_id,
         )
         for info, hits in ranked:
             lstore.insert_pool(cur, set_id, info.spec, info.to_json(), depth, hits)

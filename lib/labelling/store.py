@@ -182,6 +182,7 @@ def create_set(
     queries: Sequence[QueryRecord],
     query_source: str,
     notes: Sequence[str] = (),
+    user_id: str | None = None,
 ) -> str:
     """Store a new label set (documents and queries) in one transaction.
 
@@ -194,6 +195,7 @@ def create_set(
         queries: The queries (may be empty).
         query_source: ``file``, ``pasted``, ``synthetic`` or ``none``.
         notes: Notes to keep.
+        user_id: Who the set belongs to (:mod:`lib.team`; None: nobody recorded).
 
     Returns:
         The new set id.
@@ -203,7 +205,7 @@ def create_set(
     """
     with store.transaction(db) as cur:
         return insert_set(cur, name=name, source=source, fingerprint=fingerprint, docs=docs,
-                          queries=queries, query_source=query_source, notes=notes)
+                          queries=queries, query_source=query_source, notes=notes, user_id=user_id)
 
 
 def insert_set(
@@ -216,6 +218,7 @@ def insert_set(
     queries: Sequence[QueryRecord],
     query_source: str,
     notes: Sequence[str] = (),
+    user_id: str | None = None,
 ) -> str:
     """:func:`create_set` on an open transaction (to write a set and more atomically).
 
@@ -228,6 +231,7 @@ def insert_set(
         queries: The queries.
         query_source: How the queries were given.
         notes: Notes to keep.
+        user_id: Who the set belongs to.
 
     Returns:
         The new set id.
@@ -251,9 +255,9 @@ def insert_set(
         "source_doc": [q.source_doc for q in queries], "generator": [q.generator for q in queries],
     })
     cur.execute(
-        "INSERT INTO label_sets (set_id, name, created_at, source, fingerprint, query_source, notes)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [set_id, name, _now(), source, fingerprint, query_source, json.dumps(list(notes))],
+        "INSERT INTO label_sets (set_id, name, created_at, source, fingerprint, query_source, notes, user_id,"
+        " shared) VALUES (?, ?, ?, ?, ?, ?, ?, ?, false)",
+        [set_id, name, _now(), source, fingerprint, query_source, json.dumps(list(notes)), user_id],
     )
     _insert_frame(cur, "label_docs", doc_frame)
     _insert_frame(cur, "label_queries", q_frame)
@@ -304,11 +308,13 @@ def list_sets(db: DbPath = None) -> pd.DataFrame:
         db: DuckDB file.
 
     Returns:
-        Columns set_id, name, created_at, source, query_source.
+        Columns set_id, name, created_at, source, query_source, user_id, shared (whose set it is:
+        filter with :func:`lib.team.visible`).
     """
     with store.connect(db) as cur:
         return cur.execute(
-            "SELECT set_id, name, created_at, source, query_source FROM label_sets"
+            "SELECT set_id, name, created_at, source, query_source, user_id, coalesce(shared, false) AS shared"
+            " FROM label_sets"
             " ORDER BY created_at DESC, set_id"
         ).df()
 

@@ -195,6 +195,7 @@ def generate(
     dry_run: bool = False,
     progress: Progress | None = None,
     on_estimate: Callable[[CostEstimate], None] | None = None,
+    user_id: str | None = None,
 ) -> SynthReport:
     """Write one question per sampled document and store them as a new label set.
 
@@ -211,6 +212,7 @@ def generate(
         dry_run: Stop after the estimate.
         progress: ``progress(message, fraction)``.
         on_estimate: Called with the estimate before anything is sent.
+        user_id: Who the new set belongs to (:mod:`lib.team`).
 
     Returns:
         The report (``set_id`` None for a dry run).
@@ -258,6 +260,7 @@ def generate(
             fingerprint=collection.fingerprint, docs=list(zip(collection.doc_ids, collection.doc_texts, strict=True)),
             queries=queries, query_source="synthetic",
             notes=[*collection.notes, f"{len(queries)} synthetic queries by {spec.name} ({version})"],
+            user_id=user_id,
         )
         hits = pd.DataFrame({"query_id": [q.query_id for q in queries],
                              "doc_id": [q.source_doc for q in queries], "rank": 1, "score": None})

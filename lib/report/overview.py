@@ -25,12 +25,14 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         ``interrupted`` for a run that stopped without finishing:
         the page was left, or the app's process was killed; ``error`` says which), ``created_at``,
         ``dataset``, ``models``, ``k``, ``queries``, ``wall_time_s``, ``best_model``,
-        ``best_ndcg``, ``best_recall``, ``error``.
+        ``best_ndcg``, ``best_recall``, ``error``, ``user_id``, ``shared`` (whose run it is; filter with
+        :func:`lib.team.visible`).
     """
     listing = runs.list_runs(db_path)
     if listing.empty:
         return pd.DataFrame(columns=["run_id", "status", "created_at", "dataset", "models", "k", "queries",
-                                     "wall_time_s", "best_model", "best_ndcg", "best_recall", "error"])
+                                     "wall_time_s", "best_model", "best_ndcg", "best_recall", "error",
+                                     "user_id", "shared"])
     with store.connect(db_path) as cur:
         summ = cur.execute(
             "SELECT s.run_id, s.model, s.metric, s.mean FROM eval_summary s JOIN eval_runs r USING (run_id)"
@@ -58,6 +60,6 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
             "wall_time_s": r.wall_time_s, "best_model": best,
             "best_ndcg": float(nd.iloc[0]["mean"]) if not nd.empty else math.nan,
             "best_recall": float(rec.iloc[0]["mean"]) if not rec.empty else math.nan,
-            "error": error,
+            "error": error, "user_id": r.user_id, "shared": bool(r.shared),
         })
     return pd.DataFrame(rows)
