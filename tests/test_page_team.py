@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import store, team
 from lib.evaluation import runs
+from tests.conftest import wait_for_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -145,6 +146,8 @@ def test_job_limit_message_on_the_evaluate_page(team_db: Path, monkeypatch: pyte
     at.button(key="ev_demo").click().run()
     at.multiselect[0].set_value(["bm25"])
     at.form_submit_button[0].click().run()
+    wait_for_jobs(team_db)  # the evaluation is a job; the run limit refuses it when it starts
+    at.run()
     assert not at.exception
     shown = " ".join(e.value for e in at.error)
     assert "The evaluation did not run:" in shown and "you already have 1 evaluation(s) running" in shown

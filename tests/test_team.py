@@ -26,7 +26,8 @@ LOCAL = team.Viewer("root", "root", local=True)
 
 
 def _settings(**kw: object) -> config.Settings:
-    base = dict(db_path=Path("x"), mteb_results=None, local_results=None, cache_dir=Path("c"), hub_timeout_s=1.0)
+    base = dict(db_path=Path("x"), leaderboard_db=None, mteb_results=None, local_results=None, cache_dir=Path("c"),
+                hub_timeout_s=1.0)
     return config.Settings(**{**base, **kw})  # type: ignore[arg-type]
 
 
