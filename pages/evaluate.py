@@ -156,6 +156,12 @@ with st.form("ev_form", border=True):
         key=f"ev_sweep_{gen}",
         help="Also score dense models with truncated dimensions and int8/binary vectors.",
     )
+    chunked = c3.checkbox(  # adds e.g. minilm?chunk=auto beside minilm: two systems, compared like any
+        "Also each local model chunked (MaxP)", value=restore.get("chunked", False), disabled=running,
+        key=f"ev_chunked_{gen}", help="Documents longer than a model's input limit are cut off. This adds each "
+        "local sentence-transformers model once more with ?chunk=auto: documents split into chunks that fit, "
+        "each document scored by its best chunk.",
+    )
     key = st.text_input(
         "API key (for openai: models)",
         value=ss.get(KEY_VALUE, ""),
@@ -172,10 +178,10 @@ with st.form("ev_form", border=True):
     )
 
 if ds is not None and not running:
-    ev.render_time_estimate(ds, list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])])))
+    ev.render_time_estimate(ds, ev.with_chunked([*chosen, *([extra.strip()] if extra.strip() else [])], chunked))
 
 if submitted:
-    specs = list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])]))
+    specs = ev.with_chunked([*chosen, *([extra.strip()] if extra.strip() else [])], chunked)
     ss[KEY_VALUE] = key
     if not specs:
         st.error("Choose at least one model.")
@@ -187,7 +193,7 @@ if submitted:
             ss.pop(RUN_ID, None)
         except UserError as exc:
             ss[FAILED] = {"specs": specs, "k": int(k), "sweep": bool(sweep), "chosen": list(chosen), "extra": extra,
-                          "error": str(exc)}
+                          "chunked": bool(chunked), "error": str(exc)}
             st.rerun()
 job_id = ui_jobs.followed()
 if job_id:

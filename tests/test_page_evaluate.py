@@ -172,3 +172,28 @@ def test_time_estimate_comes_from_the_finished_run(finished: AppTest) -> None:
     assert f"**all-MiniLM-L6-v2** ~{(149 + 60) / dps:,.0f} s" in caption.value
     assert "**BM25**: BM25 indexes thousands of documents per second" in caption.value
     assert stored.run["run_id"] in (caption.proto.help or "")
+
+
+def test_results_say_what_each_models_input_limit_cuts_off(finished: AppTest) -> None:
+    # The demo's documents fit MiniLM's 256 tokens; counted with its own tokenizer, nothing is cut off.
+    at = finished
+    cap = next(c.value for c in at.caption if c.value.startswith("Cut off at the model's input limit"))
+    assert "all-MiniLM-L6-v2: 0 % of documents, 0 % of tokens (limit 256 tokens; documents: median " in cap
+    assert "BM25: n/a: BM25 reads whole documents" in cap
+
+
+def test_chunked_checkbox_adds_the_chunked_variant_of_local_models(finished: AppTest) -> None:
+    # Every demo document fits MiniLM's input, so each is its own chunk: its vectors come from the cache.
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.button(key="ev_demo").click().run()
+    at.multiselect[0].set_value(["minilm", "bm25"])
+    at.checkbox(key="ev_sweep_0").uncheck()
+    at.checkbox(key="ev_chunked_0").check()
+    at.form_submit_button[0].click().run()
+    _no_errors(at)
+    stored = runs.load_run(at.session_state["ev_run_id"])
+    assert list(stored.models["model"]) == ["minilm", "minilm?chunk=auto", "bm25"]
+    table = next(df.value for df in at.dataframe if "nDCG@10 95 % CI" in df.value.columns)
+    assert "all-MiniLM-L6-v2 (chunked, MaxP)" in set(table["Model"])
+    cap = next(c.value for c in at.caption if c.value.startswith("Cut off at the model's input limit"))
+    assert "all-MiniLM-L6-v2 (chunked, MaxP): 0 % of documents, 0 % of tokens" in cap and "149 chunks" in cap

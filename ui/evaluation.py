@@ -20,7 +20,7 @@ from lib import cost, pricing, report, team
 from lib.charts import evaluation as charts
 from lib.config import DATA_DIR
 from lib.errors import UserError
-from lib.evaluation import datasets, runs, uploads
+from lib.evaluation import chunking, datasets, runs, uploads
 from lib.evaluation.models import display_label, find_api_key, local_specs, spec_for
 from lib.fmt import md_plain
 from lib.labelling import export
@@ -269,6 +269,11 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
                 "test at α = 0.05. Group 1 = best."),
         },
     )
+    cut = report.truncation_caption(stored)  # None for runs stored before it was measured
+    if cut:
+        st.caption(md_plain(cut), help="Tokens counted with each model's own tokenizer (special tokens and the "
+                   "document prompt included). A model embeds only its first max_seq_length tokens; evaluate it "
+                   "chunked (spec ?chunk=auto) to score each document by its best chunk (MaxP) instead.")
     for line in report.significance_lines(stored, metric):
         st.markdown(f"- {line}")
     render_label_quality(stored)
@@ -364,6 +369,11 @@ def render_drilldown(stored: runs.StoredRun, key: str) -> None:
         missed = view.missed.get(str(model), ())
         if missed:
             col.caption("Missed: " + md_plain(", ".join(missed)))
+
+
+def with_chunked(specs: Sequence[str], on: bool) -> list[str]:
+    """The chosen specs plus, when ``on``, each local sentence-transformers model chunked (``?chunk=auto``)."""
+    return chunking.with_chunked_variants(specs, on)
 
 
 def find_key(session_key: str | None) -> str | None:

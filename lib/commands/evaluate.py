@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         UserError: For invalid data (one line naming file, line and field) or models.
     """
+    import dataclasses
     import json
 
     from lib import csvsafe, store, team
@@ -98,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
             "pairs": result.pairs.to_dict(orient="records"),
             "groups": result.groups,
             "cost": {m.info.spec: m.cost.__dict__ for m in result.models},
+            # Per model: token lengths under its tokenizer, the share cut off at its limit, chunks.
+            "truncation": {m.info.spec: dataclasses.asdict(m.truncation) for m in result.models},
         }
         if judged is not None:
             out["label_set"] = set_id
@@ -120,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(result: Any) -> None:
+    from lib.evaluation.chunking import describe
+
     summary = result.summary
     metrics = list(dict.fromkeys(summary["metric"]))
     specs = [m.info.spec for m in result.models]
@@ -150,6 +155,9 @@ def _print_table(result: Any) -> None:
             parts.append(f"{c.api_tokens:,} tokens{cost}")
         parts.append(f"cache {c.cache_hits} hits / {c.cache_misses} misses")
         print("  " + " ".join(parts))
+    print("cut off at the model's input limit:")
+    for mr in result.models:
+        print(f"  {mr.info.spec}: {describe(mr.truncation)}")
     for metric, groups in result.groups.items():
         if len(specs) > 1:
             print(f"not separable on {metric}: " + " > ".join("{" + ", ".join(g) + "}"

@@ -17,6 +17,10 @@ Public API:
 * :func:`encode_dataset` → :func:`dense_top_k` → :func:`score_top_k` — the dense pipeline
   (embedding cache, exact top-k, pytrec_eval per query) that :func:`evaluate` runs for each
   dense model; the Interview demos (:mod:`lib.interview.vectors`) run the same steps.
+* Truncation and chunking (:mod:`lib.evaluation.chunking`): every dense model's documents are
+  counted with its own tokenizer (:class:`ModelRun.truncation`: token lengths, the share of
+  documents and tokens cut off at its limit); a spec with ``chunk=`` embeds chunks instead of
+  documents and ranks each document by its best chunk (MaxP, exact).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import pandas as pd
 
 from lib import team
 from lib.errors import Cancelled, UserError
-from lib.evaluation import fusion, metrics, models, retrieval, runs
+from lib.evaluation import chunking, fusion, metrics, models, retrieval, runs
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
 from lib.evaluation.models import hybrid, rerank
@@ -138,6 +142,8 @@ class ModelRun:
         topk_scores: Their scores.
         cost: Measured cost of use.
         sweep: Rows (dim, precision, index_bytes, metric, mean, ci_low, ci_high).
+        truncation: Token lengths of the corpus under the model's tokenizer and what its limit
+            cuts off (and the chunks, if chunked).
     """
 
     info: models.ModelInfo
@@ -146,6 +152,7 @@ class ModelRun:
     topk_scores: np.ndarray
     cost: CostOfUse
     sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
+    truncation: chunking.Truncation = field(default_factory=chunking.Truncation)
 
 
 @dataclass(frozen=True)
@@ -416,24 +423,37 @@ def encode_dataset(
 
 
 def dense_top_k(
-    queries: np.ndarray, docs: np.ndarray, k: int, *, similarity: str, doc_ids: Sequence[str]
+    queries: np.ndarray, docs: np.ndarray, k: int, *, similarity: str, doc_ids: Sequence[str],
+    doc_starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact top-k of raw vectors (normalised here for cosine), ties broken by document id.
 
     Args:
         queries: Query vectors.
-        docs: Document vectors.
+        docs: Document vectors (chunk vectors with ``doc_starts``).
         k: Documents kept per query.
         similarity: ``cosine``, ``dot`` or ``euclidean``.
         doc_ids: Document ids (the tie-break, as trec_eval orders).
+        doc_starts: Chunk offsets per document (:attr:`lib.evaluation.chunking.Chunks.starts`):
+            a document scores as its best chunk (MaxP). None: one vector per document.
 
     Returns:
         (indices, scores, prepared document matrix — the index that was searched).
     """
     d_prep = retrieval.prepare(docs, similarity)
     q_prep = retrieval.prepare(queries, similarity)
-    idx, scores = retrieval.top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids)
+    idx, scores = retrieval.top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids, doc_starts=doc_starts)
     return idx, scores, d_prep
+
+
+def _split(model: models.Embedder, doc_texts: Sequence[str]) -> tuple[chunking.Chunks | None, float]:
+    """The chunks a ``chunk=`` spec embeds instead of its documents (None otherwise), and the seconds it took."""
+    setting = chunking.setting_of(model.info)
+    if setting is None:
+        return None, 0.0
+    t0 = time.perf_counter()
+    chunks = chunking.split(model, doc_texts, setting)
+    return chunks, time.perf_counter() - t0
 
 
 def score_top_k(ds: Dataset, idx: np.ndarray, scores: np.ndarray, k: int) -> pd.DataFrame:
@@ -543,10 +563,12 @@ def rank(
         else:
             report(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
 
-    enc = encode_dataset(model, _TextPair(doc_texts, query_texts), use_cache=use_cache, chunk_size=encode_chunk,
-                         progress=encoding)
+    chunks, _ = _split(model, doc_texts)
+    enc = encode_dataset(model, _TextPair(chunks.texts if chunks else doc_texts, query_texts), use_cache=use_cache,
+                         chunk_size=encode_chunk, progress=encoding)
     report("searching", 0.85)
-    idx, scores, _ = dense_top_k(enc.queries, enc.docs, k, similarity=similarity_of(model.info), doc_ids=doc_ids)
+    idx, scores, _ = dense_top_k(enc.queries, enc.docs, k, similarity=similarity_of(model.info), doc_ids=doc_ids,
+                                 doc_starts=chunks.starts if chunks else None)
     report("done", 1.0)
     return Ranking(model.info, idx, scores, enc.hits, enc.misses, model.usage())
 
@@ -568,14 +590,19 @@ def _run_dense(
         else:
             stage(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
 
-    enc = encode_dataset(model, ds, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress)
+    chunks, split_s = _split(model, ds.doc_texts)  # chunk=…: chunk texts go through the cache like documents
+    stage("counting tokens", 0.0)
+    truncation = chunking.measure(model, ds.doc_texts, chunks)
+    starts = chunks.starts if chunks is not None else None
+    texts: Texts = _TextPair(chunks.texts, ds.query_texts) if chunks is not None else ds
+    enc = encode_dataset(model, texts, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress)
     d_emb, q_emb = enc.docs, enc.queries
     info = model.info  # API models learn their dimension from the first answer
 
     stage("searching", 0.85)
     sim = similarity_of(info)
     t0 = time.perf_counter()
-    idx, scores, d_prep = dense_top_k(q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids)
+    idx, scores, d_prep = dense_top_k(q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids, doc_starts=starts)
     search_s = time.perf_counter() - t0
     per_query = score_top_k(ds, idx, scores, cfg.k)
 
@@ -587,7 +614,7 @@ def _run_dense(
     def one_query() -> None:
         text = sample[next(counter) % len(sample)]
         q = retrieval.prepare(model.encode([text], "query"), sim)
-        retrieval.top_k(q, d_prep, k_ret, similarity=sim)
+        retrieval.top_k(q, d_prep, k_ret, similarity=sim, doc_starts=starts)
 
     p50, p95 = _latency(one_query, min(n_lat, len(ds.query_texts)))
 
@@ -596,7 +623,7 @@ def _run_dense(
         stage("dimension / precision sweep", 0.95)
         for var in retrieval.sweep_variants(
             q_emb, d_emb, k_ret, similarity=sim, doc_ids=ds.doc_ids,
-            dims=list(cfg.sweep_dims) if cfg.sweep_dims else None,
+            dims=list(cfg.sweep_dims) if cfg.sweep_dims else None, doc_starts=starts,
         ):
             pq = score_top_k(ds, var.idx, var.scores, cfg.k)
             for m in SWEEP_METRICS:
@@ -606,14 +633,18 @@ def _run_dense(
                                    "index_bytes": var.index_bytes, "metric": m,
                                    "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
     usage = model.usage()
+    docs_per_s = enc.docs_per_s
+    if chunks is not None and docs_per_s:
+        # The cache's rate counts chunks: documents/s = documents ÷ (time to encode every chunk + split).
+        docs_per_s = len(ds.doc_ids) / (len(chunks.texts) / docs_per_s + split_s)
     cost = CostOfUse(
-        load_s=load_s, encode_docs_s=enc.docs_seconds, encode_queries_s=enc.queries_seconds,
-        search_s=search_s, docs_per_s=enc.docs_per_s, queries_per_s=enc.queries_per_s,
+        load_s=load_s, encode_docs_s=enc.docs_seconds + split_s, encode_queries_s=enc.queries_seconds,
+        search_s=search_s, docs_per_s=docs_per_s, queries_per_s=enc.queries_per_s,
         latency_p50_ms=p50, latency_p95_ms=p95, index_bytes=int(d_prep.nbytes), api_tokens=usage.tokens,
         api_requests=usage.requests, api_cost_usd=usage.cost_usd, cache_hits=enc.hits, cache_misses=enc.misses,
     )
     stage("done", 1.0)
-    return ModelRun(info, per_query, idx, scores, cost, pd.DataFrame(sweep_rows))
+    return ModelRun(info, per_query, idx, scores, cost, pd.DataFrame(sweep_rows), truncation)
 
 
 def _run_bm25(
@@ -644,7 +675,7 @@ def _run_bm25(
         cache_misses=len(ds.doc_ids),
     )
     stage("done", 1.0)
-    return ModelRun(model.info, per_query, idx, scores, cost)
+    return ModelRun(model.info, per_query, idx, scores, cost, truncation=chunking.not_applicable(model.info.kind))
 
 
 def _sum_opt(values: Sequence[float | None]) -> float | None:
@@ -678,7 +709,9 @@ def _run_hybrid(spec: hybrid.HybridSpec, parts: Sequence[ModelRun], ds: Dataset,
         if any(x.api_tokens for x in c) else None,
         cache_hits=sum(x.cache_hits for x in c), cache_misses=sum(x.cache_misses for x in c),
     )
-    return ModelRun(fusion.hybrid_info(spec, [p.info for p in parts]), per_query, idx, scores, cost)
+    truncation = chunking.combine(list(zip(spec.components, (p.truncation for p in parts), strict=True)))
+    return ModelRun(fusion.hybrid_info(spec, [p.info for p in parts]), per_query, idx, scores, cost,
+                    truncation=truncation)
 
 
 def _run_rerank(
@@ -749,7 +782,7 @@ def _tables(
         model_rows.append({
             "model": label, "position": pos, "kind": mr.info.kind, "name": mr.info.name,
             "revision": mr.info.revision, "identity": mr.info.to_json(), "dim": mr.info.dim,
-            "similarity": mr.info.similarity, **dataclasses.asdict(c),
+            "similarity": mr.info.similarity, **dataclasses.asdict(c), **dataclasses.asdict(mr.truncation),
         })
         long = mr.per_query.reset_index().melt(id_vars="query_id", var_name="metric",
                                                value_name="value")

@@ -6,7 +6,9 @@ Public API:
 * :func:`top_k` — exact top-k by ``cosine``, ``dot`` or ``euclidean`` similarity,
   scoring the corpus in blocks of ``query_chunk × doc_chunk`` so memory stays bounded
   whatever the corpus size. Ties are ordered as trec_eval orders them (score, then
-  document id, both descending), so stored rankings match the metrics.
+  document id, both descending), so stored rankings match the metrics. With ``doc_starts``
+  the rows are chunks and a document scores as its best chunk (MaxP), exactly: the maximum
+  over all of its chunks is taken block by block before the top-k.
 * :func:`sweep_variants` — truncated dimensions (Matryoshka) × ``float32``/``int8``/
   ``binary`` quantisation from the same full-precision vectors, without re-encoding.
 * :func:`to_run` — turn indices and scores into the ``{qid: {docid: score}}`` run.
@@ -62,23 +64,39 @@ def top_k(
     doc_ids: Sequence[str] | None = None,
     query_chunk: int = 256,
     doc_chunk: int = 16_384,
+    doc_starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k documents per query.
 
     Args:
         queries: (n_queries, dim), already :func:`prepare`-d.
-        docs: (n_docs, dim), already prepared.
+        docs: (n_docs, dim), already prepared; with ``doc_starts``, (n_chunks, dim).
         k: How many documents per query (capped at n_docs).
         similarity: ``cosine`` / ``dot`` (inner product), ``euclidean`` or ``hamming``
             (packed binary vectors).
         doc_ids: Ids used to break score ties as trec_eval does; None keeps index order.
         query_chunk: Queries scored per block.
-        doc_chunk: Documents scored per block (memory ≈ query_chunk × doc_chunk × 4 B).
+        doc_chunk: Rows scored per block (memory ≈ query_chunk × doc_chunk × 4 B).
+        doc_starts: (n_docs + 1,) increasing row offsets: document ``i`` owns rows
+            ``doc_starts[i]:doc_starts[i + 1]`` (at least one) and scores as its best row (MaxP).
+            None: one row per document.
 
     Returns:
-        (indices, scores) of shape (n_queries, k), best first.
+        (indices, scores) of shape (n_queries, k), best first (document indices).
+
+    Raises:
+        ValueError: If ``doc_starts`` does not cover the rows, or a document has no row.
     """
-    n_q, n_d = len(queries), len(docs)
+    n_q = len(queries)
+    if doc_starts is not None:
+        starts = np.asarray(doc_starts, dtype=np.int64)
+        if starts.ndim != 1 or len(starts) < 1 or starts[0] != 0 or starts[-1] != len(docs) \
+                or np.any(np.diff(starts) < 1):
+            raise ValueError("doc_starts must run from 0 to the number of rows, at least one row per document")
+        n_d = len(starts) - 1
+    else:
+        starts = None
+        n_d = len(docs)
     k = min(k, n_d)
     out_i = np.zeros((n_q, k), dtype=np.int64)
     out_s = np.zeros((n_q, k), dtype=np.float32)
@@ -94,8 +112,12 @@ def top_k(
         q = queries[qs : qs + query_chunk]
         best_s = np.full((len(q), 0), -np.inf, dtype=np.float32)
         best_i = np.zeros((len(q), 0), dtype=np.int64)
-        for ds in range(0, n_d, doc_chunk):
-            s = _scores(q, docs[ds : ds + doc_chunk], similarity).astype(np.float32)
+        for ds, de in _blocks(starts, n_d, doc_chunk):
+            if starts is None:
+                s = _scores(q, docs[ds:de], similarity).astype(np.float32)
+            else:  # MaxP: each document's best chunk
+                rows = _scores(q, docs[starts[ds] : starts[de]], similarity).astype(np.float32)
+                s = np.maximum.reduceat(rows, starts[ds:de] - starts[ds], axis=1)
             idx = np.broadcast_to(np.arange(ds, ds + s.shape[1]), s.shape)
             cand_s = np.concatenate([best_s, s], axis=1)
             cand_i = np.concatenate([best_i, idx], axis=1)
@@ -110,6 +132,19 @@ def top_k(
         out_s[qs : qs + len(q)] = np.take_along_axis(best_s, order, axis=1)
         out_i[qs : qs + len(q)] = np.take_along_axis(best_i, order, axis=1)
     return out_i, out_s
+
+
+def _blocks(starts: np.ndarray | None, n_d: int, rows: int) -> Iterator[tuple[int, int]]:
+    """Document ranges ``[ds, de)`` of about ``rows`` rows each (at least one document each)."""
+    ds = 0
+    while ds < n_d:
+        if starts is None:
+            de = min(ds + rows, n_d)
+        else:
+            de = int(np.searchsorted(starts, starts[ds] + rows, side="right")) - 1
+            de = min(max(de, ds + 1), n_d)
+        yield ds, de
+        ds = de
 
 
 def to_run(
@@ -173,6 +208,7 @@ def sweep_variants(
     doc_ids: Sequence[str] | None = None,
     dims: Sequence[int] | None = None,
     precisions: Sequence[str] = PRECISIONS,
+    doc_starts: np.ndarray | None = None,
 ) -> Iterator[Variant]:
     """Re-score truncated and quantised versions of the same vectors.
 
@@ -190,6 +226,8 @@ def sweep_variants(
         doc_ids: For trec_eval tie order.
         dims: Dimensions to try (default :func:`sweep_dims`).
         precisions: Subset of :data:`PRECISIONS`.
+        doc_starts: Rows are chunks: document ``i`` owns rows ``doc_starts[i]:doc_starts[i + 1]``
+            and scores as its best chunk (MaxP); the index size counts every chunk.
 
     Yields:
         One :class:`Variant` per (dim, precision).
@@ -205,19 +243,19 @@ def sweep_variants(
         d = prepare(docs[:, :dim], sim)
         for prec in precisions:
             if prec == "float32":
-                i, s = top_k(q, d, k, similarity=sim, doc_ids=doc_ids)
+                i, s = top_k(q, d, k, similarity=sim, doc_ids=doc_ids, doc_starts=doc_starts)
                 size = d.shape[0] * dim * 4
             elif prec == "int8":
                 ranges = np.vstack([d.min(axis=0), d.max(axis=0)])
                 qi = quantize_embeddings(q, precision="int8", ranges=ranges)
                 di = quantize_embeddings(d, precision="int8", ranges=ranges)
-                i, s = top_k(qi, di, k, similarity="dot", doc_ids=doc_ids)
+                i, s = top_k(qi, di, k, similarity="dot", doc_ids=doc_ids, doc_starts=doc_starts)
                 size = d.shape[0] * dim
             elif prec == "binary":
                 qb = quantize_embeddings(q, precision="ubinary")
                 db = quantize_embeddings(d, precision="ubinary")
                 i, s = top_k(qb, db, k, similarity="hamming", doc_ids=doc_ids,
-                             doc_chunk=2048, query_chunk=64)
+                             doc_chunk=2048, query_chunk=64, doc_starts=doc_starts)
                 size = int(db.nbytes)
             else:
                 raise ValueError(f"unknown precision {prec!r}")

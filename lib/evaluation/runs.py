@@ -21,7 +21,8 @@ Reading (for pages and the CLI): :func:`list_runs`, :func:`load_run` (a
 :class:`StoredRun` with the summary table, per-query metrics, top-k lists, paired
 comparisons, sweep and model rows), :func:`delete_run`.
 
-Tables come from ``lib/migrations/0002_evaluation.sql``.
+Tables come from ``lib/migrations/0002_evaluation.sql`` (truncation and chunk columns of
+``eval_run_models`` from ``0006_truncation_chunks.sql``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ _COLUMNS: dict[str, list[str]] = {
         "similarity", "load_s", "encode_docs_s", "encode_queries_s", "search_s",
         "docs_per_s", "queries_per_s", "latency_p50_ms", "latency_p95_ms", "index_bytes",
         "api_tokens", "api_requests", "api_cost_usd", "cache_hits", "cache_misses",
+        # 0006: truncation and chunking (NULL for runs stored before)
+        "token_limit", "doc_tokens_p50", "doc_tokens_p95", "doc_tokens_max", "truncated_docs_share",
+        "truncated_tokens_share", "n_chunks", "chunk_tokens", "chunk_overlap", "truncation_note",
+        "truncation_source",
     ],
     "eval_summary": ["run_id", "model", "metric", "mean", "ci_low", "ci_high", "n_queries",
                      "tie_group"],

@@ -94,6 +94,8 @@ def estimate(
         out.append(TimeEstimate(
             spec, label, seconds,
             f"({n_docs:,} documents + {n_queries:,} queries) ÷ {speed.docs_per_second:,.1f}/s measured in run "
-            f"{speed.run_id} ({speed.measured_at}) on {speed.machine}",
+            f"{speed.run_id} ({speed.measured_at}) on {speed.machine}"
+            + ("; chunked, so every document is one or more chunks: expect longer than this" if "chunk" in
+               info.options else ""),
         ))
     return out

@@ -37,6 +37,7 @@ from lib.report.analysis import (
     runs_version,
     significance_lines,
     sort_queries,
+    truncation_caption,
 )
 from lib.report.document import DEFAULT_QUESTION, Report, RunInfo, assumption_rows, build_report, to_html, to_markdown
 from lib.report.overview import runs_overview
@@ -46,5 +47,5 @@ __all__ = [
     "add_costs", "api_latency_figures", "assumption_rows", "assumptions_from", "build_report", "compare_runs",
     "disagreement", "drilldown", "headline_metrics", "latest_speeds", "measured_speeds", "metrics_display",
     "model_table", "query_texts", "rank_agreement", "rank_vs_mteb", "run_dataset", "runs_overview", "runs_version",
-    "significance_lines", "sort_queries", "to_html", "to_markdown",
+    "significance_lines", "sort_queries", "to_html", "to_markdown", "truncation_caption",
 ]

