@@ -36,6 +36,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true",
+                   help="quick estimate on a reduced corpus: judged documents + the pool systems' top documents per "
+                   "query + a seeded random fill (labelled as a quick estimate everywhere)")
+    p.add_argument("--quick-size", type=int, default=None, metavar="N",
+                   help="with --quick: documents to keep (default 1000)")
+    p.add_argument("--quick-pool", action="append", default=None, metavar="NAME",
+                   help="with --quick: a pooling system; repeat for several (default bm25 and minilm; a pooling "
+                   "system keeps its own top 10 and is favoured)")
     p.set_defaults(func=run)
 
 
@@ -58,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from lib import csvsafe, store
-    from lib.evaluation import datasets, engine
+    from lib.errors import UserError
+    from lib.evaluation import datasets, engine, quick
 
+    if not args.quick and (args.quick_size is not None or args.quick_pool):
+        raise UserError("--quick-size and --quick-pool need --quick")
     cfg = engine.EvaluationConfig(
         models=tuple(args.models), k=args.k, split=args.split, sweep=not args.no_sweep,
         use_cache=not args.no_cache, bootstrap_resamples=args.bootstrap, seed=args.seed,
@@ -76,7 +87,13 @@ def run(args: argparse.Namespace) -> int:
     # Open the store before loading any model: a database held by another process (the app)
     # is one error line now, not after minutes of model loading.
     store.schema_version(args.db)
-    result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress)
+    if args.quick:
+        size = quick.DEFAULT_SIZE if args.quick_size is None else args.quick_size
+        result = quick.evaluate(ds, cfg, size, pool_models=tuple(args.quick_pool or quick.DEFAULT_POOL_MODELS),
+                                db_path=args.db, progress=_progress)
+    else:
+        result = engine.evaluate(ds, cfg, db_path=args.db, progress=_progress)
+    qinfo = quick.info_of({"quick": result.config.quick})
     judged = export.judged_at_k_for_run(args.db, result.run_id) if set_id is not None else None
     if args.format == "json":
         out = {
@@ -89,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             "groups": result.groups,
             "cost": {m.info.spec: m.cost.__dict__ for m in result.models},
         }
+        if qinfo is not None:
+            out["quick"] = {**qinfo.to_record(), "label": quick.label(qinfo)}
         if judged is not None:
             out["label_set"] = set_id
             out["judged_at_10"] = dict(zip(judged["model"], judged["judged_at_k"], strict=True))
@@ -98,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
         # Model specs and dataset names are user text: defuse formulas for spreadsheets.
         print(csvsafe.to_csv(result.summary, index=False), end="")
     else:
+        if qinfo is not None:
+            print(f"{quick.label(qinfo)}. {quick.CAVEAT}.")
+            if qinfo.note:
+                print(f"note: {qinfo.note}")
         _print_table(result)
         if judged is not None:
             print("judged@10 (share of each model's top-10 that was judged; unjudged counts as not relevant):")
@@ -105,7 +128,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {row.model}: {row.judged_at_k:.0%}" + ("" if row.pooled else " (not in the pool)"))
             for note in [*result.dataset.notes, *(n for n in judged["note"] if n)]:
                 print(f"note: {note}")
-    print(f"run {result.run_id} stored ({result.wall_time_s:.1f} s)", file=sys.stderr)
+    if qinfo is not None and args.format == "csv":
+        print(f"{quick.label(qinfo)}" + (f"; note: {qinfo.note}" if qinfo.note else ""), file=sys.stderr)
+    print(f"run {result.run_id} stored ({result.wall_time_s:.1f} s"
+          + (f" + {qinfo.pool_seconds:.1f} s pooling" if qinfo is not None and qinfo.pool_seconds else "") + ")",
+          file=sys.stderr)
     return 0
 
 
