@@ -151,6 +151,7 @@ with st.form("ev_form", border=True):
         key=f"ev_sweep_{gen}",
         help="Also score dense models with truncated dimensions and int8/binary vectors.",
     )
+    quick_size = ev.quick_inputs(restore, running, gen)
     key = st.text_input(
         "API key (for openai: models)",
         value=ss.get(KEY_VALUE, ""),
@@ -167,7 +168,7 @@ with st.form("ev_form", border=True):
     )
 
 if ds is not None and not running:
-    ev.render_time_estimate(ds, list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])])))
+    ev.render_time_estimate(ds, list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])])), quick_size)
 
 if submitted and not running:
     specs = list(dict.fromkeys([*chosen, *([extra.strip()] if extra.strip() else [])]))
@@ -177,13 +178,15 @@ if submitted and not running:
     elif ds is None:
         st.error("Choose a dataset first.")
     else:
-        ss[PENDING] = {"specs": specs, "k": int(k), "sweep": bool(sweep), "chosen": list(chosen), "extra": extra}
+        ss[PENDING] = {"specs": specs, "k": int(k), "sweep": bool(sweep), "chosen": list(chosen), "extra": extra,
+                       "quick": quick_size}
         st.rerun()
 
 if running and ds is not None:
     try:
         ss[RUN_ID] = ev.run_with_progress(
-            ds, pending["specs"], pending["k"], pending["sweep"], ev.find_key(ss.get(KEY_VALUE) or None)
+            ds, pending["specs"], pending["k"], pending["sweep"], ev.find_key(ss.get(KEY_VALUE) or None),
+            pending.get("quick"),
         )
         st.rerun()
     except UserError as exc:

