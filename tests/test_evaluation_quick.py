@@ -244,3 +244,14 @@ def test_fidelity_against_hand_computed_values() -> None:
     assert math.isnan(quick.fidelity({"a": 1, "b": 0}, {"a": 1, "b": 0}).p_value)
     with pytest.raises(UserError, match="at least two systems"):
         quick.fidelity({"a": 0.5}, {"a": 0.4, "b": 0.3})
+
+
+def test_bad_evaluation_input_fails_before_pooling(tmp_path: Path) -> None:
+    ds = datasets.load_dataset(DEMO)
+    db = tmp_path / "bad.duckdb"
+    for models_, msg in ((("bm25", "bm25"), "given twice"), (("no-such-model-xyz/abc",), "hub is offline"),
+                         (("bm25+no-such-model-xyz/abc",), "hub is offline")):
+        with pytest.raises(UserError, match=msg):
+            quick.evaluate(ds, engine.EvaluationConfig(models=models_), 10, db_path=db, pool_models=("minilm",),
+                           progress=lambda m, f: pytest.fail(f"pooling started: {m}"))
+    assert not db.exists() or runs.row_counts(db)["eval_runs"] == 0

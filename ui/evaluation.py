@@ -200,9 +200,11 @@ def quick_inputs(restore: dict[str, Any], disabled: bool, gen: int) -> int | Non
         "many models; labelled as an estimate wherever the run is shown. The pooling models keep their own "
         "top 10, so they are favoured: confirm a decision with a full run.",
     )
-    size = c2.number_input("Documents kept", min_value=1, value=int(restore.get("quick") or quick.DEFAULT_SIZE),
-                           step=100, disabled=disabled, key=f"ev_quick_size_{gen}", label_visibility="collapsed",
-                           help="Corpus size of the quick estimate (used when the switch is on).")
+    size = c2.number_input("Documents kept (quick estimate)", min_value=1,
+                           value=int(restore.get("quick") or quick.DEFAULT_SIZE), step=100, disabled=disabled,
+                           key=f"ev_quick_size_{gen}",
+                           help="Corpus size of the quick estimate (used when the switch is on). Judged documents "
+                           "and every pooling model's top 10 are always kept, even beyond this size.")
     return int(size) if on else None
 
 

@@ -347,7 +347,14 @@ def evaluate(
     from lib.evaluation import engine
 
     say = progress or (lambda _m, _f: None)
-    for spec in config.models:  # a typo in the evaluated specs costs nothing: checked before pooling
+    # Bad input costs nothing: the engine's own checks, and every spec resolved, before pooling.
+    if not config.models:
+        raise UserError("give at least one model")
+    if len(set(config.models)) != len(config.models):
+        raise UserError("the same model spec is given twice")
+    if config.k < 1:
+        raise UserError("k must be at least 1")
+    for spec in config.models:
         for part in (hybrid.parse(spec).components if hybrid.is_hybrid(spec) else (spec,)):
             registry.resolve(part)
     reduced, info = reduce(
