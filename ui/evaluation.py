@@ -10,6 +10,7 @@ upload cap and ``UploadedFile`` objects in. The API key typed into the page live
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from lib.charts import evaluation as charts
 from lib.config import DATA_DIR
 from lib.errors import UserError
 from lib.evaluation import chunking, datasets, runs, uploads
-from lib.evaluation.models import display_label, find_api_key, local_specs, spec_for
+from lib.evaluation.models import display_label, find_api_key, local_specs, runtime_variants, spec_for
 from lib.fmt import md_plain
 from lib.labelling import export
 from ui import data, state
@@ -73,6 +74,9 @@ def model_choices() -> tuple[list[str], list[str], dict[str, str]]:
         where[s] = "shortlist"
     for s in local:
         where.setdefault(s, "on this machine")
+    for s in local:  # the same model through ONNX Runtime / OpenVINO (fp32 or int8), exported on first use
+        for v in runtime_variants(s):
+            where.setdefault(v, "on this machine, " + v.split("backend=", 1)[1].replace("&quantize=", " "))
     where.setdefault("bm25", "lexical baseline")
     for s in ("openai:text-embedding-3-small", "openai:text-embedding-3-large"):
         where.setdefault(s, "API (needs a key)")
@@ -186,15 +190,39 @@ def run_dataset(stored: runs.StoredRun) -> datasets.Dataset | None:
 # --------------------------------------------------------------------------- running
 
 
-def render_time_estimate(ds: datasets.Dataset, specs: Sequence[str]) -> None:
+def quick_inputs(restore: dict[str, Any], disabled: bool, gen: int) -> int | None:
+    """Inside the run form: the "Quick estimate" switch and its corpus size; the size, or None when off."""
+    from lib.evaluation import quick
+
+    c1, c2 = st.columns([3, 2])
+    on = c1.toggle(
+        "Quick estimate", value=restore.get("quick") is not None, disabled=disabled, key=f"ev_quick_{gen}",
+        help="Score on a reduced corpus: every judged document, BM25's and all-MiniLM-L6-v2's top documents per "
+        "query (pooled from the full corpus) and a seeded random fill up to the size. Much faster for slow or "
+        "many models; labelled as an estimate wherever the run is shown. The pooling models keep their own "
+        "top 10, so they are favoured: confirm a decision with a full run.",
+    )
+    size = c2.number_input("Documents kept (quick estimate)", min_value=1,
+                           value=int(restore.get("quick") or quick.DEFAULT_SIZE), step=100, disabled=disabled,
+                           key=f"ev_quick_size_{gen}",
+                           help="Corpus size of the quick estimate (used when the switch is on). Judged documents "
+                           "and every pooling model's top 10 are always kept, even beyond this size.")
+    return int(size) if on else None
+
+
+def render_time_estimate(ds: datasets.Dataset, specs: Sequence[str], quick_size: int | None = None) -> None:
     """Before a run: each model's expected time on this machine, from earlier runs' throughput."""
-    from lib.evaluation import timing
+    from lib.evaluation import quick, timing
 
     try:
         speeds = data.measured_speeds()
     except UserError:
         speeds = {}
-    ests = timing.estimate(specs, len(ds.doc_ids), len(ds.query_ids), speeds)
+    n_docs = len(ds.doc_ids) if quick_size is None else min(quick_size, len(ds.doc_ids))
+    ests = timing.estimate(specs, n_docs, len(ds.query_ids), speeds)
+    if n_docs < len(ds.doc_ids):  # a quick estimate first ranks the full corpus with its pooling models
+        pooling = timing.estimate(list(quick.DEFAULT_POOL_MODELS), len(ds.doc_ids), len(ds.query_ids), speeds)
+        ests = [*(dataclasses.replace(e, label=f"pooling with {e.label}") for e in pooling), *ests]
     known = [e for e in ests if e.seconds is not None]
     parts = [f"**{md_plain(e.label)}** ~{e.seconds:,.0f} s" if e.seconds is not None
              else f"**{md_plain(e.label)}**: {md_plain(e.basis)}" for e in ests]
@@ -205,14 +233,16 @@ def render_time_estimate(ds: datasets.Dataset, specs: Sequence[str]) -> None:
 
 
 def run_with_progress(
-    ds: datasets.Dataset, specs: Sequence[str], k: int, sweep: bool, api_key: str | None
+    ds: datasets.Dataset, specs: Sequence[str], k: int, sweep: bool, api_key: str | None,
+    quick_size: int | None = None,
 ) -> str:
     """Run the engine inside ``st.status`` with a progress bar; return the run id.
 
     Leaving the page interrupts the script; the engine then records the run as ``failed``
-    in its own transaction, so a half run is never shown as done.
+    in its own transaction, so a half run is never shown as done. With ``quick_size`` the
+    corpus is reduced first (:func:`lib.evaluation.quick.evaluate`).
     """
-    from lib.evaluation import engine
+    from lib.evaluation import engine, quick
 
     cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep))
     with st.status(f"Evaluating {len(specs)} model(s) on {md_plain(ds.name)}…", expanded=True) as status:
@@ -225,8 +255,12 @@ def run_with_progress(
                 log.append(message.split(":")[0])
 
         try:
-            result = engine.evaluate(ds, cfg, db_path=data.db_path(), progress=progress, api_key=api_key,
-                                     viewer=tm.viewer())
+            if quick_size is None:
+                result = engine.evaluate(ds, cfg, db_path=data.db_path(), progress=progress, api_key=api_key,
+                                         viewer=tm.viewer())
+            else:
+                result = quick.evaluate(ds, cfg, quick_size, db_path=data.db_path(), progress=progress,
+                                        api_key=api_key, viewer=tm.viewer())
         except UserError as exc:
             status.update(label=f"Evaluation failed: {md_plain(exc)}", state="error", expanded=True)
             raise
@@ -255,6 +289,7 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
         f"Run `{r['run_id']}` · dataset **{md_plain(r['dataset_name'])}** ({r['n_docs']:,} documents, "
         f"{r['n_queries']:,} queries, {r['n_qrels']:,} judgements) · k = {k} · {float(r['wall_time_s'] or 0):.1f} s"
     )
+    render_quick_notice(stored)
     table = report.metrics_display(stored)
     st.subheader("Metrics with 95 % confidence intervals")
     numeric = [c for c in table.columns if c not in ("Model", "Spec", "Group") and not c.endswith("CI")]
@@ -276,6 +311,10 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
                    "chunked (spec ?chunk=auto) to score each document by its best chunk (MaxP) instead.")
     for line in report.significance_lines(stored, metric):
         st.markdown(f"- {line}")
+    runtime = report.backend_delta_lines(stored, metric)
+    if runtime:
+        st.markdown("**Runtime variants vs torch** (paired test on the same queries):\n"
+                    + "\n".join(f"- {md_plain(x)}" for x in runtime))
     render_label_quality(stored)
     book = price_book()
     mt = report.add_costs(report.model_table(stored, metric), book, assumptions())
@@ -312,6 +351,18 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
                            "MTEB Retrieval": st.column_config.NumberColumn(format="%.3f")},
         )
     render_drilldown(stored, key)
+
+
+def render_quick_notice(stored: runs.StoredRun) -> None:
+    """For a quick estimate: say so, with the reduction, before any number is shown."""
+    from lib.evaluation import quick
+
+    info = quick.info_of(stored.run.get("config"))
+    if info is None:
+        return
+    text = quick.label(info)
+    st.warning(f"**{md_plain(text[:1].upper() + text[1:])}.** {md_plain(quick.CAVEAT)} — confirm a decision with a "
+               "full run." + (f" Note: {md_plain(info.note)}." if info.note else ""))
 
 
 def render_drilldown(stored: runs.StoredRun, key: str) -> None:

@@ -33,7 +33,7 @@ def runner() -> jobs.JobRunner:
 
 
 def submit_evaluation(ds: datasets.Dataset, specs: Sequence[str], k: int, sweep: bool, api_key: str | None,
-                      **config: object) -> str:
+                      quick_size: int | None = None, **config: object) -> str:
     """Queue an evaluation job and return its id at once (the API key goes to the job's memory only)."""
     from lib.evaluation import engine
 
@@ -43,10 +43,10 @@ def submit_evaluation(ds: datasets.Dataset, specs: Sequence[str], k: int, sweep:
                                   **config)  # type: ignore[arg-type]
     who = tm.viewer()
     jobs.check_limit(data.db_path(), who.user_id, who.max_jobs)
+    title = lib.job_kinds.evaluation_title(ds, specs) + (" — quick estimate" if quick_size is not None else "")
     return runner().submit(
-        "evaluate", lib.job_kinds.evaluate_params(ds, cfg),
-        title=lib.job_kinds.evaluation_title(ds, specs), inputs={"dataset": ds, "api_key": api_key, "viewer": who},
-        user_id=who.user_id,
+        "evaluate", lib.job_kinds.evaluate_params(ds, cfg, quick=None if quick_size is None else {"size": quick_size}),
+        title=title, inputs={"dataset": ds, "api_key": api_key, "viewer": who}, user_id=who.user_id,
     )
 
 

@@ -37,6 +37,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--user", default=None, help="act as this local user (default EMS_USER, else your login name)")
+    p.add_argument("--quick", action="store_true",
+                   help="quick estimate on a reduced corpus: judged documents + the pool systems' top documents per "
+                   "query + a seeded random fill (labelled as a quick estimate everywhere)")
+    p.add_argument("--quick-size", type=int, default=None, metavar="N",
+                   help="with --quick: documents to keep (default 1000)")
+    p.add_argument("--quick-pool", action="append", default=None, metavar="NAME",
+                   help="with --quick: a pooling system; repeat for several (default bm25 and minilm; a pooling "
+                   "system keeps its own top 10 and is favoured)")
     p.set_defaults(func=run)
 
 
@@ -60,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from lib import csvsafe, store, team
-    from lib.evaluation import datasets, engine
+    from lib.errors import UserError
+    from lib.evaluation import datasets, engine, quick
 
+    if not args.quick and (args.quick_size is not None or args.quick_pool):
+        raise UserError("--quick-size and --quick-pool need --quick")
     cfg = engine.EvaluationConfig(
         models=tuple(args.models), k=args.k, split=args.split, sweep=not args.no_sweep,
         use_cache=not args.no_cache, bootstrap_resamples=args.bootstrap, seed=args.seed,
@@ -83,11 +94,16 @@ def run(args: argparse.Namespace) -> int:
     # The same job code as the app's background jobs, in the foreground (recorded as a job too).
     from lib import job_kinds, jobs
 
+    quick_opts = None
+    if args.quick:
+        quick_opts = {"size": quick.DEFAULT_SIZE if args.quick_size is None else args.quick_size,
+                      "pool": list(args.quick_pool or quick.DEFAULT_POOL_MODELS)}
     _job, result = jobs.run_foreground(
-        "evaluate", job_kinds.evaluate_params(ds, cfg, judges=args.judges),
+        "evaluate", job_kinds.evaluate_params(ds, cfg, judges=args.judges, quick=quick_opts),
         title=job_kinds.evaluation_title(ds, cfg.models), inputs={"dataset": ds, "viewer": viewer},
         db_path=args.db, echo=_progress, user_id=viewer.user_id,
     )
+    qinfo = quick.info_of({"quick": result.config.quick})
     judged = export.judged_at_k_for_run(args.db, result.run_id) if set_id is not None else None
     if args.format == "json":
         out = {
@@ -102,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
             # Per model: token lengths under its tokenizer, the share cut off at its limit, chunks.
             "truncation": {m.info.spec: dataclasses.asdict(m.truncation) for m in result.models},
         }
+        if qinfo is not None:
+            out["quick"] = {**qinfo.to_record(), "label": quick.label(qinfo)}
         if judged is not None:
             out["label_set"] = set_id
             out["judged_at_10"] = dict(zip(judged["model"], judged["judged_at_k"], strict=True))
@@ -111,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
         # Model specs and dataset names are user text: defuse formulas for spreadsheets.
         print(csvsafe.to_csv(result.summary, index=False), end="")
     else:
+        if qinfo is not None:
+            print(f"{quick.label(qinfo)}. {quick.CAVEAT}.")
+            if qinfo.note:
+                print(f"note: {qinfo.note}")
         _print_table(result)
         if judged is not None:
             print("judged@10 (share of each model's top-10 that was judged; unjudged counts as not relevant):")
@@ -118,7 +140,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {row.model}: {row.judged_at_k:.0%}" + ("" if row.pooled else " (not in the pool)"))
             for note in [*result.dataset.notes, *(n for n in judged["note"] if n)]:
                 print(f"note: {note}")
-    print(f"run {result.run_id} stored ({result.wall_time_s:.1f} s)", file=sys.stderr)
+    if qinfo is not None and args.format == "csv":
+        print(f"{quick.label(qinfo)}" + (f"; note: {qinfo.note}" if qinfo.note else ""), file=sys.stderr)
+    print(f"run {result.run_id} stored ({result.wall_time_s:.1f} s"
+          + (f" + {qinfo.pool_seconds:.1f} s pooling" if qinfo is not None and qinfo.pool_seconds else "") + ")",
+          file=sys.stderr)
     return 0
 
 

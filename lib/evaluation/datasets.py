@@ -175,6 +175,23 @@ class Dataset:
         )
 
 
+    def restrict(self, keep: Sequence[int], name: str) -> Dataset:
+        """The same queries and judgements over fewer documents (a quick estimate's corpus).
+
+        Args:
+            keep: Indices of the documents to keep, in corpus order.
+            name: The new dataset's name.
+
+        Returns:
+            A new :class:`Dataset` with its own fingerprint; judgements of removed documents are dropped.
+        """
+        docs = [(self.doc_ids[i], self.doc_texts[i]) for i in keep]
+        kept = {d for d, _ in docs}
+        qrels = {q: {d: g for d, g in self.qrels[q].items() if d in kept} for q in self.query_ids}
+        return _build(name, self.source, docs, list(zip(self.query_ids, self.query_texts, strict=True)), qrels,
+                      split=self.split, dropped=self.dropped_queries, notes=self.notes)
+
+
 def _fingerprint(
     docs: list[tuple[str, str]], queries: list[tuple[str, str]], qrels: Mapping[str, Mapping[str, int]]
 ) -> str:

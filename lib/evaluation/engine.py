@@ -75,6 +75,8 @@ class EvaluationConfig:
         latency_queries_api: Single-query requests timed per API model (they cost money).
         encode_chunk: Texts per encode call and cache shard.
         use_cache: Read and write the embedding cache.
+        quick: For a quick estimate on a reduced corpus, how it was reduced
+            (:meth:`lib.evaluation.quick.QuickInfo.to_record`, stored with the run); None for a full run.
     """
 
     models: tuple[str, ...]
@@ -92,6 +94,7 @@ class EvaluationConfig:
     latency_queries_api: int = 3
     encode_chunk: int = 1024
     use_cache: bool = True
+    quick: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ that took part in the pool has a fully judged top-``depth`` (judged@10 = 1 once 
 is judged). A model outside the pool has not: :func:`lib.labelling.export.judged_at_k`
 reports how much of its top-10 was judged.
 
-Public API: :func:`pool_collection` (documents + queries → a new set with its pool, in one
-transaction), :func:`extend_pool` (add systems to an existing set), :func:`pool_stats`
-(pool size per query and overall, before judging) and :func:`coverage` (the share of known
-relevant pairs a pool holds, for checks against existing qrels).
+Public API: :func:`rank_systems` (each system's top-k as pool rows), :func:`pool_collection`
+(documents + queries → a new set with its pool, in one transaction), :func:`extend_pool` (add
+systems to an existing set), :func:`pool_stats` (pool size per query and overall, before
+judging) and :func:`coverage` (the share of known relevant pairs a pool holds, for checks
+against existing qrels).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def _check(models: Sequence[str], depth: int) -> list[registry.ModelInfo]:
     return [registry.resolve(m) for m in models]
 
 
-def _rankings(
+def rank_systems(
     infos: list[registry.ModelInfo],
     doc_ids: tuple[str, ...],
     doc_texts: tuple[str, ...],
@@ -83,6 +84,25 @@ def _rankings(
     use_cache: bool,
     progress: Progress | None,
 ) -> list[tuple[registry.ModelInfo, pd.DataFrame]]:
+    """Each system's top-``depth`` per query, ranked exactly as an evaluation ranks (for pools).
+
+    Also used by :mod:`lib.evaluation.quick` to pool a quick estimate's reduced corpus.
+
+    Args:
+        infos: Resolved systems (BM25 and embedding models; no hybrids).
+        doc_ids: Document ids.
+        doc_texts: Document texts.
+        query_ids: Query ids.
+        query_texts: Query texts.
+        depth: Ranks kept per query.
+        api_key: Session key for API models.
+        use_cache: Use the embedding cache.
+        progress: ``progress(message, fraction)``.
+
+    Returns:
+        Per system, its identity after loading and rows (``query_id``, ``doc_id``, ``rank`` from 1,
+        ``score``).
+    """
     # Rank as deep as an evaluation does, then cut: BM25 (bm25s) picks among equal scores
     # (often many zeros) differently for another k, and the pool must hold exactly the
     # top-``depth`` that the evaluation of the same model will see.
@@ -147,7 +167,7 @@ def pool_collection(
             "queries first (label synth)"
         )
     infos = _check(models, depth)
-    ranked = _rankings(infos, collection.doc_ids, collection.doc_texts, collection.query_ids,
+    ranked = rank_systems(infos, collection.doc_ids, collection.doc_texts, collection.query_ids,
                        collection.query_texts, depth, api_key=api_key, use_cache=use_cache,
                        progress=progress)
     queries = [lstore.QueryRecord(q, t) for q, t in zip(collection.query_ids, collection.query_texts,
@@ -199,7 +219,7 @@ def extend_pool(
     if qs.empty:
         raise UserError(f"label set {set_id!r} has no queries to pool")
     infos = _check(models, depth)
-    ranked = _rankings(
+    ranked = rank_systems(
         infos, tuple(d for d, _ in docs), tuple(t for _, t in docs), tuple(qs["query_id"]),
         tuple(qs["text"]), depth, api_key=api_key, use_cache=use_cache, progress=progress,
     )

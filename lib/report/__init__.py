@@ -22,6 +22,8 @@ from lib.report.analysis import (
     add_costs,
     api_latency_figures,
     assumptions_from,
+    backend_delta_lines,
+    backend_deltas,
     compare_runs,
     disagreement,
     drilldown,
@@ -44,7 +46,8 @@ from lib.report.overview import runs_overview
 
 __all__ = [
     "CHARS_PER_TOKEN", "DEFAULT_QUESTION", "MTEB_BENCHMARK", "QueryView", "Report", "RunComparison", "RunInfo",
-    "add_costs", "api_latency_figures", "assumption_rows", "assumptions_from", "build_report", "compare_runs",
+    "add_costs", "api_latency_figures", "assumption_rows", "assumptions_from", "backend_delta_lines", "backend_deltas",
+    "build_report", "compare_runs",
     "disagreement", "drilldown", "headline_metrics", "latest_speeds", "measured_speeds", "metrics_display",
     "model_table", "query_texts", "rank_agreement", "rank_vs_mteb", "run_dataset", "runs_overview", "runs_version",
     "significance_lines", "sort_queries", "to_html", "to_markdown", "truncation_caption",

@@ -5,7 +5,8 @@ limit cuts off), :func:`truncation_caption`, :func:`metrics_display`, :func:`sig
 :func:`rank_vs_mteb` ("your data vs MTEB"), :func:`add_costs` (monthly cost from :mod:`lib.cost`),
 :func:`measured_speeds` / :func:`latest_speeds` (self-hosting speeds measured by runs), :func:`run_dataset` (the texts
 behind a run, for the drill-down), :func:`disagreement` and :func:`drilldown` (per-query
-view), :func:`compare_runs` (what changed between two runs).
+view), :func:`compare_runs` (what changed between two runs), :func:`backend_deltas` (an
+ONNX / OpenVINO / int8 variant against the same model on torch, from the run's paired tests).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import pandas as pd
 
 from lib import cost, pricing, store
 from lib.errors import UserError
-from lib.evaluation import chunking, runs
+from lib.evaluation import chunking, quick, runs
 from lib.evaluation.datasets import Dataset, DatasetError, load_dataset
 from lib.evaluation.metrics import paired_comparison
-from lib.evaluation.models import display_label, mteb_name
+from lib.evaluation.models import display_label, mteb_name, parse_spec
+from lib.evaluation.models.hybrid import is_hybrid
 
 #: The benchmark whose Retrieval mean stands for "the leaderboard" in rank comparisons.
 MTEB_BENCHMARK = "MTEB(eng, v2)"
@@ -419,7 +421,7 @@ def run_dataset(stored: runs.StoredRun) -> Dataset | None:
 
     Returns:
         The dataset, or None when the source is gone or its content changed (then the
-        drill-down can show ids only).
+        drill-down can show ids only). For a quick estimate, the full dataset it was reduced from.
     """
     source = str(stored.run.get("dataset_source") or "")
     if not source or not Path(source).exists():
@@ -428,7 +430,10 @@ def run_dataset(stored: runs.StoredRun) -> Dataset | None:
         ds = load_dataset(source, split=str(stored.run.get("dataset_split") or "test"))
     except (DatasetError, UserError, OSError):
         return None
-    return ds if ds.fingerprint == stored.run.get("dataset_fingerprint") else None
+    # A quick estimate ran on part of the corpus: its source holds the whole, a superset of its texts.
+    info = quick.info_of(stored.run.get("config"))
+    expected = info.original_fingerprint if info is not None and info.depth else stored.run.get("dataset_fingerprint")
+    return ds if ds.fingerprint == expected else None
 
 
 def disagreement(stored: runs.StoredRun, metric: str) -> pd.DataFrame:
@@ -625,3 +630,97 @@ def compare_runs(a: runs.StoredRun, b: runs.StoredRun, metric: str, *, alpha: fl
                 row.update(significant=not overlap, test="CI overlap (different data)")
         rows.append(row)
     return RunComparison(tuple(changes), pd.DataFrame(rows), same)
+
+
+# --------------------------------------------------------------------------- runtime variants
+
+_RUNTIME_OPTS = ("backend", "quantize")
+BACKEND_DELTA_COLUMNS = ["variant", "base", "metric", "mean", "base_mean", "delta", "ci_low", "ci_high",
+                         "p_value", "n_queries"]
+
+
+def _runtime_key(spec: str) -> tuple[str, tuple[tuple[str, str], ...], str, str] | None:
+    """(name, other options, backend, quantize) of a spec, or None for a hybrid or a malformed spec."""
+    if is_hybrid(spec):
+        return None
+    try:
+        name, opts = parse_spec(spec)
+    except UserError:
+        return None
+    rest = tuple(sorted((k, v) for k, v in opts.items() if k not in _RUNTIME_OPTS))
+    return name, rest, opts.get("backend", "torch"), opts.get("quantize", "")
+
+
+def backend_deltas(summary: pd.DataFrame, pairs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Each runtime variant (``X?backend=…``) of a run against the same model on torch (``X``).
+
+    A variant and its torch run are the same model name with the same other options; only
+    ``backend`` and ``quantize`` differ. The difference comes from the run's own paired test
+    on the same queries (the engine stores every pair in ``eval_pairs`` as ``model_a − model_b``;
+    it is turned round here so that the delta is always variant − torch).
+
+    Args:
+        summary: The run's long summary (``model``, ``metric``, ``mean``).
+        pairs: The run's paired comparisons (``metric``, ``model_a``, ``model_b``, ``mean_diff``,
+            ``ci_low``, ``ci_high``, ``p_value``, ``n_queries``).
+        metric: The metric, e.g. ``nDCG@10``.
+
+    Returns:
+        One row per variant whose torch model is in the run, in summary order: ``variant``, ``base``
+        (specs), ``metric``, ``mean``, ``base_mean``, ``delta`` (variant − torch), ``ci_low``,
+        ``ci_high`` (95 % CI of the delta), ``p_value``, ``n_queries``; empty when there is no such pair.
+    """
+    sub = summary[summary["metric"] == metric] if not summary.empty else summary
+    means = dict(zip(sub["model"], sub["mean"], strict=True)) if not sub.empty else {}
+    keys = {m: _runtime_key(str(m)) for m in means}
+    torch_of: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+    for m, k in keys.items():  # the first torch run of a model (``X`` and ``X?backend=torch`` are the same)
+        if k is not None and k[2] == "torch" and not k[3]:
+            torch_of.setdefault((k[0], k[1]), m)
+    p = pairs[pairs["metric"] == metric] if not pairs.empty else pairs
+    rows = []
+    for variant, key in keys.items():
+        if key is None or (key[2] == "torch" and not key[3]):
+            continue
+        base = torch_of.get((key[0], key[1]))
+        if base is None:
+            continue
+        row: dict[str, Any] = {"variant": variant, "base": base, "metric": metric, "mean": float(means[variant]),
+                               "base_mean": float(means[base]),
+                               "delta": float(means[variant]) - float(means[base]),
+                               "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan, "n_queries": None}
+        fwd = p[(p["model_a"] == variant) & (p["model_b"] == base)] if not p.empty else p
+        back = p[(p["model_a"] == base) & (p["model_b"] == variant)] if not p.empty else p
+        if not fwd.empty:
+            r = fwd.iloc[0]
+            row.update(delta=float(r["mean_diff"]), ci_low=float(r["ci_low"]), ci_high=float(r["ci_high"]))
+        elif not back.empty:
+            r = back.iloc[0]
+            row.update(delta=-float(r["mean_diff"]), ci_low=-float(r["ci_high"]), ci_high=-float(r["ci_low"]))
+        else:
+            r = None
+        if r is not None:
+            row.update(p_value=float(r["p_value"]), n_queries=int(r["n_queries"]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=BACKEND_DELTA_COLUMNS)
+
+
+def backend_delta_lines(stored: runs.StoredRun, metric: str) -> list[str]:
+    """Plain-language lines for :func:`backend_deltas` of a stored run.
+
+    Args:
+        stored: A loaded run.
+        metric: The metric.
+
+    Returns:
+        E.g. ``"all-MiniLM-L6-v2 (onnx int8) vs torch: nDCG@10 −0.0031 (95 % CI −0.0070 to 0.0004,
+        p = 0.09) — not distinguishable"``; empty when the run has no variant with its torch model.
+    """
+    out = []
+    for r in backend_deltas(stored.summary, stored.pairs, metric).itertuples(index=False):
+        line = f"{display_label(str(r.variant))} vs torch: {metric} {r.delta:+.4f}"
+        if not math.isnan(r.p_value):
+            verdict = "a significant change" if r.p_value < 0.05 else "not distinguishable from torch"
+            line += f" (95 % CI {r.ci_low:+.4f} to {r.ci_high:+.4f}, p = {r.p_value:.4f}) — {verdict}"
+        out.append(line)
+    return out

@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 
 from lib import cost, pricing
 from lib.errors import UserError
-from lib.evaluation import runs
+from lib.evaluation import quick, runs
 from lib.evaluation.models import display_label
 from lib.fmt import html as h
 from lib.fmt import md_text, number
@@ -47,6 +47,7 @@ class RunInfo:
         models: Model specs.
         wall_time_s: Wall time.
         machine: One-line environment description.
+        quick: For a quick estimate, :func:`lib.evaluation.quick.label`; "" for a full run.
     """
 
     run_id: str
@@ -58,6 +59,7 @@ class RunInfo:
     models: tuple[str, ...]
     wall_time_s: float | None
     machine: str
+    quick: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class Report:
         data_source: Where the MTEB results compared against come from, with their date.
         data_warning: When those results are older than 90 days, the plain warning; else "".
         cost_arithmetic: The recommended model's cost, step by step.
+        backend_deltas: Per run id, :func:`lib.report.analysis.backend_delta_lines` (runtime variants
+            such as ``minilm?backend=onnx`` against the same model on torch).
         runner_up: The runner-up's label ("" when none).
         reasons: Why the recommendation, why the runner-up.
         risks: Licence, stale prices, zero-shot and sample-size caveats.
@@ -116,6 +120,7 @@ class Report:
     data_source: str = ""
     data_warning: str = ""
     cost_arithmetic: tuple[str, ...] = ()
+    backend_deltas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 DEFAULT_QUESTION = "Which of these embedding models is best on our data, and what does it cost?"
@@ -302,7 +307,7 @@ def build_report(
         stored.append(s)
     k = int(stored[0].run["k"])
     metric = f"nDCG@{k}"
-    frames, infos, tables, sig = [], [], {}, {}
+    frames, infos, tables, sig, deltas = [], [], {}, {}, {}
     latency = analysis.api_latency_figures()
     all_speeds: dict[str, cost.MeasuredSpeed] = {}
     for s in stored:
@@ -319,9 +324,11 @@ def build_report(
             k=int(r["k"]), models=tuple(r["models"]),
             wall_time_s=float(r["wall_time_s"]) if pd.notna(r.get("wall_time_s")) else None,
             machine=_machine(r.get("environment") or {}),
+            quick=quick.label(qi) if (qi := quick.info_of(r.get("config"))) is not None else "",
         ))
         tables[str(r["run_id"])] = analysis.metrics_display(s)
         sig[str(r["run_id"])] = tuple(analysis.significance_lines(s, metric))
+        deltas[str(r["run_id"])] = tuple(analysis.backend_delta_lines(s, metric))
     models = pd.concat(frames, ignore_index=True)
     if len(stored) > 1:
         dup = models["label"].duplicated(keep=False)
@@ -374,6 +381,7 @@ def build_report(
         decision_markdown=decision_markdown, examples=examples, figures=figs,
         data_source=fresh.line if fresh else "No MTEB results are loaded: the comparison with MTEB is left out.",
         data_warning=fresh.warning if fresh else "", cost_arithmetic=arith,
+        backend_deltas={rid: lines for rid, lines in deltas.items() if lines},
     )
 
 
@@ -419,6 +427,10 @@ def _risks(
             out.append(f"Truncation: at its input limit {r.label} cuts off {r.truncation_detail} — text past the "
                        "limit is never searched; evaluate the model chunked too (spec option ?chunk=auto, each "
                        "document scored by its best chunk).")
+    for i in infos:
+        if i.quick:
+            out.append(f"Quick estimate: run {i.run_id} — {i.quick}. {quick.CAVEAT}: confirm the decision with a "
+                       "full run.")
     small = [i for i in infos if i.n_queries < 100]
     if small:
         out.append("Small sample: " + ", ".join(f"{i.dataset} has {i.n_queries} queries" for i in small)
@@ -455,11 +467,12 @@ def _md_table(df: pd.DataFrame, floats: int = 3) -> str:
 
 
 def _runs_frame(rep: Report) -> pd.DataFrame:
-    return pd.DataFrame([{
+    frame = pd.DataFrame([{
         "Run": i.run_id, "Date": i.created, "Dataset": i.dataset, "Documents": i.n_docs, "Queries": i.n_queries,
         "k": i.k, "Models": ", ".join(i.models), "Wall time (s)": number(i.wall_time_s, "{:.1f}"),
-        "Machine": i.machine,
+        "Machine": i.machine, "Quick estimate": i.quick,
     } for i in rep.runs])
+    return frame if any(i.quick for i in rep.runs) else frame.drop(columns=["Quick estimate"], errors="ignore")
 
 
 def _results_frame(rep: Report) -> pd.DataFrame:
@@ -511,6 +524,8 @@ def to_markdown(rep: Report) -> str:
     out += ["## Results", "", f"Headline metric **{rep.metric}**, mean over queries with a 95 % bootstrap confidence "
             "interval. Models in the same *group* cannot be separated by a paired test at α = 0.05 (group 1 = best).",
             ""]
+    out += [f"**Quick estimate — run {md_text(i.run_id)}:** {md_text(i.quick)}. {md_text(quick.CAVEAT)}."
+            for i in rep.runs if i.quick] + ([""] if any(i.quick for i in rep.runs) else [])
     out.append(_md_table(_results_frame(rep)))
     for rid, table in rep.metrics_tables.items():
         out += [f"### All headline metrics — run {md_text(rid)}", ""]
@@ -518,6 +533,10 @@ def to_markdown(rep: Report) -> str:
         lines = rep.significance.get(rid, ())
         if lines:
             out += ["Paired comparisons:", ""] + [f"- {md_text(x)}" for x in lines] + [""]
+        runtime = rep.backend_deltas.get(rid, ())
+        if runtime:
+            out += ["Runtime variants against the same model on torch (paired test on the same queries):", ""]
+            out += [f"- {md_text(x)}" for x in runtime] + [""]
     out += ["## Your data vs MTEB", "", md_text(rep.rank_sentence), ""]
     ranks = rep.ranks.rename(columns={"label": "Model", "mean": rep.metric, "your_rank": "Rank on your data",
                                       "mteb_retrieval": "MTEB(eng, v2) Retrieval", "mteb_rank": "Rank on MTEB",
@@ -636,6 +655,8 @@ def to_html(rep: Report) -> str:
     parts.append(f"<h2>Results</h2><p>Headline metric <strong>{h(rep.metric)}</strong>, mean over queries with a "
                  "95 % bootstrap confidence interval. Models in the same <em>group</em> cannot be separated by a "
                  "paired test at α = 0.05 (group 1 = best).</p>")
+    parts += [f"<p class='rec'><strong>Quick estimate — run {h(i.run_id)}:</strong> {h(i.quick)}. "
+              f"{h(quick.CAVEAT)}.</p>" for i in rep.runs if i.quick]
     parts.append(_html_table(_results_frame(rep)))
     for key in ("metric", "latency", "cost", "dimensions"):
         if key in charts_html:
@@ -646,6 +667,10 @@ def to_html(rep: Report) -> str:
         lines = rep.significance.get(rid, ())
         if lines:
             parts.append("<p>Paired comparisons:</p><ul>" + "".join(f"<li>{h(x)}</li>" for x in lines) + "</ul>")
+        runtime = rep.backend_deltas.get(rid, ())
+        if runtime:
+            parts.append("<p>Runtime variants against the same model on torch (paired test on the same queries):</p>"
+                         "<ul>" + "".join(f"<li>{h(x)}</li>" for x in runtime) + "</ul>")
     parts.append(f"<h2>Your data vs MTEB</h2><p>{h(rep.rank_sentence)}</p>")
     if "ranks" in charts_html:
         parts.append(f"<div class='chart'>{charts_html['ranks']}</div>")

@@ -9,9 +9,17 @@ from pathlib import Path
 import pandas as pd
 
 from lib import store
-from lib.evaluation import runs
+from lib.evaluation import quick, runs
 
 # --------------------------------------------------------------------------- run history
+
+
+def _quick_label(config: object) -> str:
+    try:
+        info = quick.info_of(json.loads(str(config))) if config else None
+    except (ValueError, TypeError):
+        return ""
+    return quick.label(info) if info is not None else ""
 
 
 def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
@@ -24,13 +32,14 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         ``run_id``, ``status`` (``cancelled`` for a run whose job its user cancelled;
         ``interrupted`` for a run that stopped without finishing:
         the page was left, or the app's process was killed; ``error`` says which), ``created_at``,
-        ``dataset``, ``models``, ``k``, ``queries``, ``wall_time_s``, ``best_model``,
+        ``dataset``, ``quick`` (:func:`lib.evaluation.quick.label` for a quick estimate, else ""),
+        ``models``, ``k``, ``queries``, ``wall_time_s``, ``best_model``,
         ``best_ndcg``, ``best_recall``, ``error``, ``user_id``, ``shared`` (whose run it is; filter with
         :func:`lib.team.visible`).
     """
     listing = runs.list_runs(db_path)
     if listing.empty:
-        return pd.DataFrame(columns=["run_id", "status", "created_at", "dataset", "models", "k", "queries",
+        return pd.DataFrame(columns=["run_id", "status", "created_at", "dataset", "quick", "models", "k", "queries",
                                      "wall_time_s", "best_model", "best_ndcg", "best_recall", "error",
                                      "user_id", "shared"])
     with store.connect(db_path) as cur:
@@ -38,6 +47,7 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
             "SELECT s.run_id, s.model, s.metric, s.mean FROM eval_summary s JOIN eval_runs r USING (run_id)"
             " WHERE s.metric IN ('nDCG@' || r.k, 'Recall@' || r.k)"
         ).df()
+        configs = dict(cur.execute("SELECT run_id, config FROM eval_runs").fetchall())
     rows = []
     for r in listing.itertuples(index=False):
         sub = summ[summ["run_id"] == r.run_id]
@@ -56,6 +66,7 @@ def runs_overview(db_path: str | Path | None = None) -> pd.DataFrame:
         models = r.models if isinstance(r.models, list) else json.loads(str(r.models))
         rows.append({
             "run_id": r.run_id, "status": status, "created_at": r.created_at, "dataset": r.dataset_name,
+            "quick": _quick_label(configs.get(r.run_id)),
             "models": ", ".join(models), "k": int(r.k), "queries": int(r.n_queries),
             "wall_time_s": r.wall_time_s, "best_model": best,
             "best_ndcg": float(nd.iloc[0]["mean"]) if not nd.empty else math.nan,

