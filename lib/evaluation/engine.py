@@ -17,6 +17,10 @@ Public API:
 * :func:`encode_dataset` → :func:`dense_top_k` → :func:`score_top_k` — the dense pipeline
   (embedding cache, exact top-k, pytrec_eval per query) that :func:`evaluate` runs for each
   dense model; the Interview demos (:mod:`lib.interview.vectors`) run the same steps.
+  Document vectors stream to a file through the cache (:mod:`lib.evaluation.streaming`) and
+  are searched by blocks with FAISS (:mod:`lib.evaluation.topk`), so memory stays bounded as
+  the corpus grows; with ``engine="ray"`` the documents are encoded on Ray actors
+  (:mod:`lib.evaluation.distributed`) and everything else still runs here.
 """
 
 from __future__ import annotations
@@ -37,8 +41,9 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from lib.config import get_settings
 from lib.errors import UserError
-from lib.evaluation import fusion, metrics, models, retrieval, runs
+from lib.evaluation import fusion, metrics, models, retrieval, runs, streaming, topk
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
 from lib.evaluation.models import hybrid
@@ -48,6 +53,17 @@ Progress = Callable[[str, float], None]
 #: Metrics on which paired comparisons and tie groups are computed.
 COMPARED_METRICS = ("nDCG@10", "Recall@10", "MRR@10")
 SWEEP_METRICS = ("nDCG@10", "Recall@10")
+#: Where documents are encoded: ``local`` (this process) or ``ray`` (Ray actors).
+ENGINES = ("local", "ray")
+
+
+def default_engine() -> str:
+    """``ray`` when ``EMS_RAY_ADDRESS`` is set (the app's way to use a cluster), else ``local``.
+
+    Returns:
+        An entry of :data:`ENGINES`.
+    """
+    return "ray" if get_settings().ray_address else "local"
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,10 @@ class EvaluationConfig:
         latency_queries_api: Single-query requests timed per API model (they cost money).
         encode_chunk: Texts per encode call and cache shard.
         use_cache: Read and write the embedding cache.
+        engine: ``local`` (encode in this process) or ``ray`` (documents on Ray actors; default
+            ``ray`` when ``EMS_RAY_ADDRESS`` is set — see :mod:`lib.evaluation.distributed`).
+        ray_actors: Ray actor pool size (None → ``EMS_RAY_ACTORS`` or one per GPU/CPU).
+        ray_batch_size: Texts per Ray actor call (None → ``EMS_RAY_BATCH_SIZE``).
     """
 
     models: tuple[str, ...]
@@ -87,6 +107,9 @@ class EvaluationConfig:
     latency_queries_api: int = 3
     encode_chunk: int = 1024
     use_cache: bool = True
+    engine: str = field(default_factory=default_engine)
+    ray_actors: int | None = None
+    ray_batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -314,7 +337,7 @@ class EncodedDataset:
     """A dataset's vectors from one dense model, and what encoding them took.
 
     Attributes:
-        docs: Document vectors, dataset order.
+        docs: Document vectors, dataset order (read-only, memory-mapped from a temporary file).
         queries: Query vectors, dataset order.
         docs_seconds: Seconds spent encoding documents now (0 when all were cached).
         queries_seconds: Seconds spent encoding queries now.
@@ -361,11 +384,13 @@ def encode_dataset(
     use_cache: bool = True,
     chunk_size: int = 1024,
     progress: EncodeProgress | None = None,
+    stream: streaming.Stream | None = None,
 ) -> EncodedDataset:
     """Embed a dataset's documents and queries, through the embedding cache when asked.
 
     The evaluation, pooling for labelling and the Interview demos all call this, so they
-    share cache entries.
+    share cache entries. Documents stream to disk (only the cache's misses are encoded, each
+    batch stored as it comes); queries are encoded here.
 
     Args:
         model: A loaded dense model.
@@ -373,6 +398,7 @@ def encode_dataset(
         use_cache: Read and write the embedding cache (keyed by the model's identity).
         chunk_size: Texts per encode call and cache shard.
         progress: ``progress(side, done, total)``.
+        stream: Where the documents are encoded (default: this process, with ``model``).
 
     Returns:
         The vectors and the encoding statistics.
@@ -384,31 +410,26 @@ def encode_dataset(
         return lambda texts: model.encode(texts, kind)
 
     say("documents", 0, len(ds.doc_texts))
-    if use_cache:
-        cache = EmbeddingCache(info.cache_key)
-        d_emb, d_stats = cache.get_or_encode(
-            ds.doc_texts, info.document_prompt, enc("document"),
-            chunk_size=chunk_size, progress=lambda done, total: say("documents", done, total),
-        )
-        say("queries", 0, len(ds.query_texts))
+    cache = EmbeddingCache(info.cache_key) if use_cache else None
+    docs = streaming.encode_documents(
+        ds.doc_texts, info.document_prompt, stream or streaming.local_stream(enc("document")), cache=cache,
+        batch_size=chunk_size, progress=lambda done, total: say("documents", done, total),
+    )
+    d_emb, d_s, d_rate = docs.vectors, docs.seconds, docs.rate
+    say("queries", 0, len(ds.query_texts))
+    if cache is not None:
         q_emb, q_stats = cache.get_or_encode(
             ds.query_texts, info.query_prompt, enc("query"), chunk_size=chunk_size
         )
-        d_s, q_s = d_stats.encode_seconds, q_stats.encode_seconds
-        d_rate = d_stats.misses / d_s if d_stats.misses and d_s > 0 else d_stats.cached_rate
+        q_s = q_stats.encode_seconds
         q_rate = q_stats.misses / q_s if q_stats.misses and q_s > 0 else q_stats.cached_rate
-        hits, misses = d_stats.hits + q_stats.hits, d_stats.misses + q_stats.misses
+        hits, misses = docs.hits + q_stats.hits, docs.misses + q_stats.misses
     else:
-        t0 = time.perf_counter()
-        d_emb = model.encode(list(ds.doc_texts), "document")
-        d_s = time.perf_counter() - t0
-        say("queries", 0, len(ds.query_texts))
         t0 = time.perf_counter()
         q_emb = model.encode(list(ds.query_texts), "query")
         q_s = time.perf_counter() - t0
-        d_rate = len(ds.doc_texts) / d_s if d_s > 0 else None
         q_rate = len(ds.query_texts) / q_s if q_s > 0 else None
-        hits, misses = 0, len(ds.doc_texts) + len(ds.query_texts)
+        hits, misses = docs.hits, docs.misses + len(ds.query_texts)
     return EncodedDataset(d_emb, q_emb, d_s, q_s, d_rate, q_rate, hits, misses)
 
 
@@ -416,6 +437,9 @@ def dense_top_k(
     queries: np.ndarray, docs: np.ndarray, k: int, *, similarity: str, doc_ids: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact top-k of raw vectors (normalised here for cosine), ties broken by document id.
+
+    FAISS over blocks of ``EMS_TOPK_BLOCK`` documents (:func:`lib.evaluation.topk.block_top_k`);
+    a memory-mapped corpus is normalised onto another file, block by block.
 
     Args:
         queries: Query vectors.
@@ -427,9 +451,9 @@ def dense_top_k(
     Returns:
         (indices, scores, prepared document matrix — the index that was searched).
     """
-    d_prep = retrieval.prepare(docs, similarity)
+    d_prep = streaming.prepared(docs, similarity, block=get_settings().topk_block)
     q_prep = retrieval.prepare(queries, similarity)
-    idx, scores = retrieval.top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids)
+    idx, scores = topk.block_top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids)
     return idx, scores, d_prep
 
 
@@ -548,6 +572,19 @@ def rank(
     return Ranking(model.info, idx, scores, enc.hits, enc.misses, model.usage())
 
 
+def _document_stream(model: models.Embedder, cfg: EvaluationConfig) -> streaming.Stream | None:
+    """Where a dense model's documents are encoded: None → this process; Ray actors on the ray engine.
+
+    API models stay in this process on either engine (they are remote already, and the
+    session's key never leaves it).
+    """
+    if cfg.engine != "ray" or model.info.kind == "openai":
+        return None
+    from lib.evaluation import distributed
+
+    return distributed.stream(model.info, "document", pool=distributed.plan(cfg.ray_actors, cfg.ray_batch_size))
+
+
 def _run_dense(
     model: models.Embedder,
     ds: Dataset,
@@ -565,7 +602,8 @@ def _run_dense(
         else:
             stage(f"encoding documents {done}/{total}", 0.8 * done / max(total, 1))
 
-    enc = encode_dataset(model, ds, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress)
+    enc = encode_dataset(model, ds, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress,
+                         stream=_document_stream(model, cfg))
     d_emb, q_emb = enc.docs, enc.queries
     info = model.info  # API models learn their dimension from the first answer
 
@@ -789,6 +827,8 @@ def evaluate(
         raise UserError("the same model spec is given twice")
     if config.k < 1:
         raise UserError("k must be at least 1")
+    if config.engine not in ENGINES:
+        raise UserError(f"engine must be one of {', '.join(ENGINES)}, not {config.engine!r}")
     report("validating data", 0.0)
     ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
                                                               limits=limits)
@@ -798,6 +838,13 @@ def evaluate(
     needed = list(dict.fromkeys([*(s for s in config.models if s not in hybrids),
                                  *(c for h in hybrids.values() for c in h.components)]))
     infos = [models.resolve(spec) for spec in needed]
+    env = environment(local_models=any(i.kind == "sentence-transformers" for i in infos))
+    if config.engine == "ray":  # unreachable cluster or a pool that cannot fit: an error now, nothing stored
+        from lib.evaluation import distributed
+
+        report("connecting to Ray", 0.0)
+        env["ray"] = distributed.connect()
+        distributed.plan(config.ray_actors, config.ray_batch_size)
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
     runs.start_run(
         db_path, run_id=run_id,
@@ -806,7 +853,7 @@ def evaluate(
                  "n_queries": len(ds.query_ids), "n_qrels": ds.n_qrels},
         k=config.k, models=list(config.models),
         config=json.loads(json.dumps(dataclasses.asdict(config), default=list)),
-        environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)),
+        environment=env,
     )
     try:
         computed: dict[str, ModelRun] = {}
