@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +70,24 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a cluster that does not answer (``ray.init`` would retry for minutes).
+
+    Raises:
+        UserError: If nothing accepts a TCP connection at the address's host and port.
+    """
+    if address == "auto":
+        return  # Ray finds the local cluster itself, and says so at once when there is none
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot reach the Ray cluster at {address} (EMS_RAY_ADDRESS): nothing answers at "
+                        f"{host}:{port} within {timeout_s:g} s ({type(exc).__name__}: {exc}); start it with "
+                        "`ray start --head`, or unset EMS_RAY_ADDRESS to encode in this process") from exc
+
+
 def connect(address: str | None = None) -> dict[str, Any]:
     """Connect to the Ray cluster (once per process), or start a local instance.
 
@@ -88,6 +108,7 @@ def connect(address: str | None = None) -> dict[str, Any]:
             address = address or get_settings().ray_address
             common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
             if address:
+                _check_reachable(address)
                 # The cluster's workers import ``lib`` from this upload, not from a checkout.
                 env = {"py_modules": [str(PROJECT_ROOT / "lib")], "excludes": ["**/__pycache__"]}
                 try:
@@ -105,7 +126,7 @@ def connect(address: str | None = None) -> dict[str, Any]:
                     runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(
                         p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)}}, **common,
                 )
-                _started_here["address"] = f"local instance (logs in {tmp})"
+                _started_here.update(address=f"local instance (logs in {tmp})", local="1")
         _quiet()
     return describe()
 
@@ -228,11 +249,17 @@ def stream(info: ModelInfo, kind: Kind = "document", *, pool: Plan | None = None
         ]
         source = ray.data.from_arrow(blocks)
         del blocks  # now in the object store
-        ds = source.map_batches(
-            _encoder_class(info, kind), batch_size=size, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=p.actors), num_cpus=1,
-            num_gpus=p.gpus_per_actor or None,
-        )
+        with warnings.catch_warnings():
+            # ``max_restarts`` has no named parameter yet (Ray 2.60 deprecates passing it this way).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ds = source.map_batches(
+                _encoder_class(info, kind), batch_size=size, batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=p.actors), num_cpus=1,
+                num_gpus=p.gpus_per_actor or None,
+                # A local instance has no preemptible nodes to recover from; on a cluster Ray Data
+                # restarts a lost actor (and logs that its constructor lives in the object store).
+                **({"max_restarts": 0} if _started_here.get("local") else {}),
+            )
         last = t0
         try:
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=1):

@@ -102,12 +102,12 @@ def keep_best(
     best_s = np.take_along_axis(scores, part, axis=1)
     best_i = np.take_along_axis(idx, part, axis=1)
     kth = best_s.min(axis=1)
-    straddle = np.flatnonzero((scores >= kth[:, None]).sum(axis=1) > k)
-    if straddle.size:
-        sub_s, sub_i = scores[straddle], idx[straddle]
-        order = np.lexsort((-ranks[sub_i], -sub_s), axis=1)[:, :k]
-        best_s[straddle] = np.take_along_axis(sub_s, order, axis=1)
-        best_i[straddle] = np.take_along_axis(sub_i, order, axis=1)
+    at_least = scores >= kth[:, None]
+    for r in np.flatnonzero(at_least.sum(axis=1) > k):
+        # Only the candidates scoring at least the k-th are sorted (coarse scores tie by thousands).
+        cand = np.flatnonzero(at_least[r])
+        order = cand[np.lexsort((-ranks[idx[r, cand]], -scores[r, cand]))[:k]]
+        best_s[r], best_i[r] = scores[r, order], idx[r, order]
     return best_s, best_i
 
 

@@ -29,6 +29,8 @@ from lib.evaluation import retrieval
 
 #: Similarities searched with FAISS; others (``hamming``, int8 sweeps) use numpy.
 FAISS_SIMILARITIES = ("cosine", "dot", "euclidean")
+#: Queries scored at a time with numpy when a tie covers most of a block (memory ≈ this × block × 12 B).
+_TIED_ROWS = 32
 
 
 def _gpus(faiss: Any) -> int:
@@ -48,6 +50,37 @@ def _search(
     dist, idx = index.search(q, kk)
     scores = -np.sqrt(np.maximum(dist, 0.0)) if similarity == "euclidean" else dist
     return scores.astype(np.float32, copy=False), idx.astype(np.int64, copy=False)
+
+
+def _block_best(
+    faiss: Any, q: np.ndarray, blk: np.ndarray, k: int, similarity: str, gpu: bool, ranks: np.ndarray, start: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One block's exact top-k per query (global indices), ties at the cut settled by (score, id).
+
+    FAISS returns ``k + 1``; where the last one returned still ties the k-th, more documents may
+    share that score, so those queries are searched again for 4× as many (up to the whole
+    block, or scored with numpy once that is cheaper) until every tied document is in hand.
+    """
+    nb = len(blk)
+    kk = min(k + 1, nb)
+    s, i = _search(faiss, q, blk, kk, similarity, gpu)
+    # Rows whose last returned score still equals the k-th: the tie may go on past what came back.
+    pending = np.flatnonzero(s[:, kk - 1] == s[:, k - 1]) if kk < nb else np.zeros(0, dtype=np.int64)
+    s, i = np.ascontiguousarray(s[:, :k]), np.ascontiguousarray(i[:, :k])
+    i += start
+    while pending.size:
+        kk = min(nb, kk * 4)
+        if kk * 4 >= nb:  # most of the block anyway: score it all with numpy, a few rows at a time
+            for c in range(0, pending.size, _TIED_ROWS):
+                rows = pending[c : c + _TIED_ROWS]
+                exact = retrieval.score_matrix(q[rows], blk, similarity).astype(np.float32)
+                cand = np.broadcast_to(np.arange(start, start + nb), exact.shape)
+                s[rows], i[rows] = retrieval.keep_best(exact, cand, k, ranks)
+            break
+        ps, pi = _search(faiss, np.ascontiguousarray(q[pending]), blk, kk, similarity, gpu)
+        s[pending], i[pending] = retrieval.keep_best(ps, pi + start, k, ranks)
+        pending = pending[ps[:, kk - 1] == ps[:, k - 1]]
+    return s, i
 
 
 def block_top_k(
@@ -92,17 +125,7 @@ def block_top_k(
     best_i = np.zeros((n_q, 0), dtype=np.int64)
     for start in range(0, n_d, block):
         blk = np.ascontiguousarray(docs[start : start + block], dtype=np.float32)
-        kk = min(k + 1, len(blk))
-        s, i = _search(faiss, q, blk, kk, similarity, gpu)
-        i = i + start
-        if kk > k:
-            # A tie across the block's k-th place: FAISS kept an arbitrary member of it.
-            tied = np.flatnonzero(s[:, k - 1] == s[:, k])
-            s, i = np.ascontiguousarray(s[:, :k]), np.ascontiguousarray(i[:, :k])
-            if tied.size:
-                exact = retrieval.score_matrix(q[tied], blk, similarity).astype(np.float32)
-                cand = np.broadcast_to(np.arange(start, start + len(blk)), exact.shape)
-                s[tied], i[tied] = retrieval.keep_best(exact, cand, k, ranks)
+        s, i = _block_best(faiss, q, blk, k, similarity, gpu, ranks, start)
         best_s, best_i = retrieval.keep_best(np.concatenate([best_s, s], axis=1),
                                              np.concatenate([best_i, i], axis=1), k, ranks)
         del blk
