@@ -249,16 +249,16 @@ def stream(info: ModelInfo, kind: Kind = "document", *, pool: Plan | None = None
         ]
         source = ray.data.from_arrow(blocks)
         del blocks  # now in the object store
+        # A local instance has no preemptible nodes to recover from; on a cluster Ray Data
+        # restarts a lost actor (and logs that its constructor lives in the object store).
+        restarts: dict[str, Any] = {"max_restarts": 0} if _started_here.get("local") else {}
         with warnings.catch_warnings():
             # ``max_restarts`` has no named parameter yet (Ray 2.60 deprecates passing it this way).
             warnings.simplefilter("ignore", DeprecationWarning)
             ds = source.map_batches(
                 _encoder_class(info, kind), batch_size=size, batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=p.actors), num_cpus=1,
-                num_gpus=p.gpus_per_actor or None,
-                # A local instance has no preemptible nodes to recover from; on a cluster Ray Data
-                # restarts a lost actor (and logs that its constructor lives in the object store).
-                **({"max_restarts": 0} if _started_here.get("local") else {}),
+                num_gpus=p.gpus_per_actor or None, **restarts,
             )
         last = t0
         try:
