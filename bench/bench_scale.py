@@ -61,18 +61,22 @@ def _status(pid: int) -> dict[str, int]:
 
 
 def _name(pid: int) -> str:
+    """The role of a process in the tree: driver, raylet, gcs, Ray worker (actors, idle workers), Ray agent."""
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        text = " ".join(c.decode(errors="replace") for c in cmd if c)
+        cmd = [c.decode(errors="replace") for c in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if c]
     except OSError:
         return "?"
-    if text.startswith("/usr/bin/time"):
+    text = " ".join(cmd)
+    exe = Path(cmd[0]).name if cmd else ""
+    if exe == "time":
         return "time"
-    for key in ("raylet", "gcs_server", "dashboard_agent", "runtime_env_agent", "log_monitor", "MapWorker",
-                "ray::IDLE", "default_worker", "-m lib evaluate"):
-        if key in text:
-            return {"-m lib evaluate": "driver", "default_worker": "worker"}.get(key, key)
-    return text[:40]
+    if "-m lib evaluate" in text:
+        return "driver"
+    if exe in ("raylet", "gcs_server"):
+        return exe
+    if (text.startswith("ray::") and "Agent" not in text) or "default_worker.py" in text:
+        return "ray workers"
+    return "ray agents"  # dashboard/runtime-env agents, log monitor, autoscaler monitor
 
 
 class TreeMonitor(threading.Thread):
@@ -104,7 +108,7 @@ class TreeMonitor(threading.Thread):
                 st = _status(pid)
                 if not st:
                     continue
-                if pid not in self.names:
+                if self.names.get(pid, "?") in ("?", "ray agents"):  # a worker renames itself once started
                     self.names[pid] = _name(pid)
                 self.hwm[pid] = max(self.hwm.get(pid, 0), st.get("VmHWM", 0))
                 pss += st.get("Pss", 0)
@@ -113,7 +117,7 @@ class TreeMonitor(threading.Thread):
             self.stop.wait(self.interval)
 
 
-def run_one(corpus: Path, n_docs: int, engine: str, dim: int, work: Path) -> dict:
+def run_one(corpus: Path, n_docs: int, engine: str, dim: int, work: Path, ray_batch: int | None = None) -> dict:
     cache = work / f"cache-{n_docs}-{engine}"
     shutil.rmtree(cache, ignore_errors=True)
     db = work / f"bench-{n_docs}-{engine}.duckdb"
@@ -124,7 +128,7 @@ def run_one(corpus: Path, n_docs: int, engine: str, dim: int, work: Path) -> dic
     env.pop("EMS_RAY_ADDRESS", None)  # --engine ray: a local instance on this machine
     cmd = ["/usr/bin/time", "-f", "%M %e %U %S", "-o", str(timefile), sys.executable, "-m", "lib", "evaluate",
            "--data", str(corpus), "--model", f"hash?dim={dim}", "--no-sweep", "--format", "json",
-           "--engine", engine, "--db", str(db)]
+           "--engine", engine, "--db", str(db), *(["--ray-batch-size", str(ray_batch)] if ray_batch else [])]
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -155,7 +159,9 @@ def run_one(corpus: Path, n_docs: int, engine: str, dim: int, work: Path) -> dic
     maxrss_kb, _elapsed, user, sys_s = timefile.read_text().split()[-4:]
     result = json.loads(out)
     keys = [k for _, k in PHASES if k in marks]
-    phases = {k: round(marks[nxt] - marks[k], 1) for k, nxt in itertools.pairwise(keys)}
+    # Before the first progress line: interpreter start, imports, reading and validating the data.
+    phases = {"start_and_read_data": round(marks[keys[0]], 1) if keys else None}
+    phases.update({k: round(marks[nxt] - marks[k], 1) for k, nxt in itertools.pairwise(keys)})
     phases["after"] = round(wall - marks.get("after", wall), 1)
     driver_pid = next((p for p, n in mon.names.items() if n == "driver"), None)
     by_role: dict[str, int] = {}
@@ -169,7 +175,8 @@ def run_one(corpus: Path, n_docs: int, engine: str, dim: int, work: Path) -> dic
     cost = result["cost"][f"hash?dim={dim}"]
     shutil.rmtree(cache, ignore_errors=True)
     return {
-        "docs": n_docs, "engine": engine, "wall_s": round(wall, 1), "us_per_doc": round(wall / n_docs * 1e6, 1),
+        "docs": n_docs, "engine": engine, "ray_batch_size": ray_batch,
+        "wall_s": round(wall, 1), "us_per_doc": round(wall / n_docs * 1e6, 1),
         "cpu_s": round(float(user) + float(sys_s), 1), "phases_s": phases,
         "driver_peak_mb": round(driver_peak_kb / 1024), "ray_processes_peak_mb": round(ray_peak_kb / 1024),
         "tree_peak_sum_mb": round((driver_peak_kb + ray_peak_kb) / 1024),
@@ -189,6 +196,7 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--work", type=Path, default=None, help="folder for corpora and caches (default a temp dir)")
+    ap.add_argument("--ray-batch-size", type=int, default=None, help="texts per Ray actor call (default the setting)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -205,7 +213,7 @@ def main() -> int:
             print(f"# corpus {n:,} docs: {info['corpus_bytes'] / 1e6:.0f} MB in {time.perf_counter() - t0:.0f} s",
                   flush=True)
         for engine in args.engines.split(","):
-            row = run_one(corpus, n, engine, args.dim, work)
+            row = run_one(corpus, n, engine, args.dim, work, args.ray_batch_size if engine == "ray" else None)
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()

@@ -268,7 +268,7 @@ def environment(local_models: bool = False) -> dict[str, Any]:
 
     libs: dict[str, str | None] = {}
     for dist in ("torch", "sentence-transformers", "mteb", "bm25s", "pytrec-eval-terrier",
-                 "openai", "tiktoken", "numpy", "duckdb"):
+                 "openai", "tiktoken", "numpy", "duckdb", "faiss-cpu", "ray"):
         try:
             libs[dist] = version(dist)
         except PackageNotFoundError:
