@@ -7,8 +7,10 @@ app elsewhere without code changes. The README lists them all.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lib.errors import UserError
 
@@ -50,6 +52,15 @@ class Settings:
             (``EMS_MAX_UPLOAD_MB_PER_USER``; 0 = no limit).
         serve_address: The address ``make serve`` binds (``EMS_SERVE_ADDRESS``).
         serve_port: The port ``make serve`` listens on (``EMS_SERVE_PORT``).
+        max_documents: Most documents a dataset may hold (``EMS_MAX_DOCUMENTS``).
+        ray_address: Ray cluster the evaluations encode on: ``auto`` or ``ray://host:port``
+            (``EMS_RAY_ADDRESS``); None → in-process, or a local Ray instance for ``--engine ray``.
+        ray_actors: Encoding actors, one model each (``EMS_RAY_ACTORS``; None → one per GPU, else
+            one per CPU minus one for the driver, at least one).
+        ray_batch_size: Texts per actor call and per cache shard written back (``EMS_RAY_BATCH_SIZE``).
+        ray_gpus_per_actor: GPUs each actor reserves (``EMS_RAY_GPUS_PER_ACTOR``; None → 1 when
+            the cluster has GPUs, else 0).
+        topk_block: Documents per block of the exact top-k search (``EMS_TOPK_BLOCK``).
     """
 
     db_path: Path
@@ -66,6 +77,13 @@ class Settings:
     max_upload_mb_per_user: int = 1000
     serve_address: str = "0.0.0.0"  # every interface: what serving a team means
     serve_port: int = 8501
+
+    max_documents: int = 2_000_000
+    ray_address: str | None = None
+    ray_actors: int | None = None
+    ray_batch_size: int = 1024
+    ray_gpus_per_actor: float | None = None
+    topk_block: int = 65_536
 
 
 _TRUE = ("1", "true", "yes", "on")
@@ -99,6 +117,30 @@ def _opt_path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _number(name: str, default: float | None, *, integer: bool = True, zero: bool = False) -> Any:
+    """A positive number from the environment (blank → default), or a UserError naming the variable."""
+    raw = os.environ.get(name, "").strip().replace("_", "")
+    if not raw:
+        return default
+    try:
+        value: float = int(raw) if integer else float(raw)
+    except ValueError:
+        value = -1
+    if value < 0 or (value == 0 and not zero):
+        kind = "whole number" if integer else "number"
+        raise UserError(f"{name} must be a {'non-negative' if zero else 'positive'} {kind}, not {raw!r}")
+    return value
+
+
+def _ray_address() -> str | None:
+    value = os.environ.get("EMS_RAY_ADDRESS", "").strip()
+    if not value:
+        return None
+    if value != "auto" and not re.fullmatch(r"(ray://)?[A-Za-z0-9.\-\[\]:]+:\d+", value):
+        raise UserError(f"EMS_RAY_ADDRESS must be 'auto' or ray://host:port (or host:port), not {value!r}")
+    return value
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment (cheap; call it when needed).
 
@@ -106,7 +148,8 @@ def get_settings() -> Settings:
         The current settings.
 
     Raises:
-        UserError: A flag or count that is not one (e.g. ``EMS_MAX_JOBS_PER_USER=two``).
+        UserError: A flag, count or numeric setting that is malformed, or a malformed ``EMS_RAY_ADDRESS``
+            (the message names it).
     """
     return Settings(
         db_path=_opt_path("EMS_DB") or DATA_DIR / "ems.duckdb",
@@ -123,6 +166,12 @@ def get_settings() -> Settings:
         max_upload_mb_per_user=_count("EMS_MAX_UPLOAD_MB_PER_USER", 1000),
         serve_address=os.environ.get("EMS_SERVE_ADDRESS", "").strip() or "0.0.0.0",
         serve_port=_count("EMS_SERVE_PORT", 8501),
+        max_documents=_number("EMS_MAX_DOCUMENTS", 2_000_000),
+        ray_address=_ray_address(),
+        ray_actors=_number("EMS_RAY_ACTORS", None),
+        ray_batch_size=_number("EMS_RAY_BATCH_SIZE", 1024),
+        ray_gpus_per_actor=_number("EMS_RAY_GPUS_PER_ACTOR", None, integer=False, zero=True),
+        topk_block=_number("EMS_TOPK_BLOCK", 65_536),
     )
 
 

@@ -49,3 +49,37 @@ def test_leaderboard_file_is_beside_the_app_database_unless_set(
     assert config.leaderboard_path() == config.leaderboard_path(tmp_path / "x.duckdb") == tmp_path / "lb.duckdb"
     monkeypatch.setenv("EMS_LEADERBOARD_DB", "  ")  # blank means the default
     assert config.leaderboard_path() == tmp_path / "app" / "leaderboard.duckdb"
+
+
+def test_scale_and_ray_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for v in ("EMS_MAX_DOCUMENTS", "EMS_RAY_ADDRESS", "EMS_RAY_ACTORS", "EMS_RAY_BATCH_SIZE",
+              "EMS_RAY_GPUS_PER_ACTOR", "EMS_TOPK_BLOCK"):
+        monkeypatch.delenv(v, raising=False)
+    s = config.get_settings()
+    assert (s.max_documents, s.ray_address, s.ray_actors, s.ray_batch_size, s.ray_gpus_per_actor, s.topk_block) == (
+        2_000_000, None, None, 1024, None, 65_536)
+    monkeypatch.setenv("EMS_MAX_DOCUMENTS", "5_000_000")
+    monkeypatch.setenv("EMS_RAY_ADDRESS", " ray://head.example:10001 ")
+    monkeypatch.setenv("EMS_RAY_ACTORS", "3")
+    monkeypatch.setenv("EMS_RAY_BATCH_SIZE", "256")
+    monkeypatch.setenv("EMS_RAY_GPUS_PER_ACTOR", "0.5")
+    monkeypatch.setenv("EMS_TOPK_BLOCK", "1000")
+    s = config.get_settings()
+    assert (s.max_documents, s.ray_address, s.ray_actors, s.ray_batch_size, s.ray_gpus_per_actor, s.topk_block) == (
+        5_000_000, "ray://head.example:10001", 3, 256, 0.5, 1000)
+    for ok in ("auto", "10.0.0.5:6379"):
+        monkeypatch.setenv("EMS_RAY_ADDRESS", ok)
+        assert config.get_settings().ray_address == ok
+
+
+@pytest.mark.parametrize(("var", "value"), [
+    ("EMS_MAX_DOCUMENTS", "lots"), ("EMS_MAX_DOCUMENTS", "0"), ("EMS_MAX_DOCUMENTS", "-5"),
+    ("EMS_RAY_ACTORS", "1.5"), ("EMS_TOPK_BLOCK", "0"), ("EMS_RAY_GPUS_PER_ACTOR", "-1"),
+    ("EMS_RAY_ADDRESS", "my cluster"), ("EMS_RAY_ADDRESS", "http://head:8265"),
+])
+def test_malformed_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    from lib.errors import UserError
+
+    monkeypatch.setenv(var, value)
+    with pytest.raises(UserError, match=var):
+        config.get_settings()

@@ -146,3 +146,19 @@ def test_subset_keeps_judged_docs(scifact_dir):
     assert judged <= set(sub.doc_ids)
     assert len(sub.doc_ids) == len(judged) + 10
     assert isinstance(sub, datasets.Dataset)
+
+
+def test_document_limit_is_the_ems_max_documents_setting(tmp_path, monkeypatch):
+    root = _beir(tmp_path, CORPUS, QUERIES, "q1\td1\t1\n")
+    monkeypatch.setenv("EMS_MAX_DOCUMENTS", "2")
+    assert Limits().max_documents == 2  # read when the limits are made
+    with pytest.raises(DatasetError, match=r"holds 3 documents; the limit is 2 \(raise it with the EMS_MAX_DOCUMENTS "
+                                           r"setting\)\. Use a sample of your data\.") as err:
+        load_dataset(root)
+    assert err.value.kind == "too_many"
+    monkeypatch.setenv("EMS_MAX_DOCUMENTS", "3")
+    assert len(load_dataset(root).doc_ids) == 3
+    monkeypatch.setenv("EMS_MAX_DOCUMENTS", "3_000_000")
+    assert Limits().max_documents == 3_000_000 and Limits(max_documents=5).max_documents == 5
+    monkeypatch.delenv("EMS_MAX_DOCUMENTS")
+    assert Limits().max_documents == 2_000_000

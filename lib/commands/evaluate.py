@@ -45,7 +45,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quick-pool", action="append", default=None, metavar="NAME",
                    help="with --quick: a pooling system; repeat for several (default bm25 and minilm; a pooling "
                    "system keeps its own top 10 and is favoured)")
+    p.add_argument("--engine", choices=("local", "ray"), default=None,
+                   help="where documents are encoded: local (this process; the default) or ray (Ray actors: "
+                        "the cluster at EMS_RAY_ADDRESS, else a local Ray instance; the default when "
+                        "EMS_RAY_ADDRESS is set)")
+    p.add_argument("--ray-actors", type=_positive, default=None, metavar="N",
+                   help="--engine ray: actors, one model each (default EMS_RAY_ACTORS, else one per GPU or CPU-1)")
+    p.add_argument("--ray-batch-size", type=_positive, default=None, metavar="N",
+                   help="--engine ray: texts per actor call (default EMS_RAY_BATCH_SIZE, 1024)")
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def _progress(message: str, fraction: float) -> None:
@@ -76,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = engine.EvaluationConfig(
         models=tuple(args.models), k=args.k, split=args.split, sweep=not args.no_sweep,
         use_cache=not args.no_cache, bootstrap_resamples=args.bootstrap, seed=args.seed,
+        ray_actors=args.ray_actors, ray_batch_size=args.ray_batch_size,
+        **({"engine": args.engine} if args.engine else {}),
     )
     # Validate the data before any progress output, so that an invalid input prints exactly
     # one line (`error: <file>, line <n>: …`) and nothing else.

@@ -9,6 +9,12 @@ zero copies, writes need no database lock (the app holds the DuckDB file), and a
 is published by an atomic rename, so a crash mid-encode leaves either a complete shard
 or none — never a half-written vector.
 
+Two ways in: :meth:`EmbeddingCache.get_or_encode` returns one matrix in memory (queries, small
+corpora); :meth:`EmbeddingCache.lookup` / :meth:`EmbeddingCache.add` /
+:meth:`EmbeddingCache.read` let :mod:`lib.evaluation.streaming` encode only the misses (in
+this process or on Ray), write each batch as a shard as it arrives and copy the hits out shard
+by shard, so a large corpus never sits in memory.
+
 The model key (:attr:`ModelInfo.cache_key`) hashes the model name, revision and every
 option that changes vectors (dimensions, truncation, server URL); each row key hashes
 the prompt and the text, so a second dataset sharing documents reuses their vectors.
@@ -21,13 +27,14 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from lib.config import get_settings
+from lib.evaluation.retrieval import release
 
 _lock = threading.Lock()
 
@@ -102,7 +109,7 @@ class EmbeddingCache:
                 self._index[k.tobytes()] = (shard, row)
             self._loaded.add(shard)
 
-    def _write(self, keys: list[bytes], vecs: np.ndarray, seconds: float) -> None:
+    def _write(self, keys: list[bytes], vecs: np.ndarray, seconds: float) -> str:
         self.dir.mkdir(parents=True, exist_ok=True)
         shard = uuid.uuid4().hex
         tmp = f".tmp-{shard}"
@@ -115,6 +122,80 @@ class EmbeddingCache:
         os.replace(self.dir / f"{tmp}.npy", self.dir / f"{shard}.npy")
         os.replace(self.dir / f"{tmp}.json", self.dir / f"{shard}.json")
         os.replace(self.dir / f"{tmp}.keys.npy", self.dir / f"{shard}.keys.npy")
+        return shard
+
+    def lookup(self, keys: Sequence[bytes]) -> np.ndarray:
+        """Which keys are cached (shards written by other processes included).
+
+        Args:
+            keys: :func:`text_key` values.
+
+        Returns:
+            A boolean array, True where the key has a vector.
+        """
+        with _lock:
+            self._refresh()
+            return np.fromiter((k in self._index for k in keys), dtype=bool, count=len(keys))
+
+    def add(self, keys: Sequence[bytes], vecs: np.ndarray, seconds: float) -> None:
+        """Store one batch of vectors as a new shard (published atomically) and index it.
+
+        Args:
+            keys: One :func:`text_key` per row.
+            vecs: The vectors (float32 rows).
+            seconds: Time it took to encode them (recorded for the throughput of later hits).
+
+        Raises:
+            ValueError: If the number of keys and rows differ.
+        """
+        if len(keys) != len(vecs):
+            raise ValueError(f"{len(keys)} keys for {len(vecs)} vectors")
+        with _lock:
+            shard = self._write(list(keys), vecs, seconds)
+            # Indexed directly: re-reading the folder after every batch would cost O(shards²).
+            self._shards[shard] = np.load(self.dir / f"{shard}.npy", mmap_mode="r")
+            self._meta[shard] = {"n": len(keys), "seconds": seconds}
+            for row, k in enumerate(keys):
+                self._index[k] = (shard, row)
+            self._loaded.add(shard)
+
+    def read(self, keys: Sequence[bytes]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The vectors of cached keys, one shard at a time (memory stays at one shard's rows).
+
+        Args:
+            keys: Cached keys (see :meth:`lookup`).
+
+        Yields:
+            (positions in ``keys``, their vectors) per shard.
+        """
+        with _lock:
+            self._refresh()
+            by_shard: dict[str, tuple[list[int], list[int]]] = {}
+            for pos, k in enumerate(keys):
+                shard, row = self._index[k]
+                entry = by_shard.setdefault(shard, ([], []))
+                entry[0].append(pos)
+                entry[1].append(row)
+            shards = {s: self._shards[s] for s in by_shard}
+        for shard, (positions, rows) in by_shard.items():
+            vecs = np.asarray(shards[shard][rows], dtype=np.float32)
+            release(shards[shard])
+            yield np.asarray(positions, dtype=np.int64), vecs
+
+    def recorded_rate(self, keys: Sequence[bytes]) -> float | None:
+        """Texts per second recorded when the shards holding these keys were encoded.
+
+        Args:
+            keys: Cached keys.
+
+        Returns:
+            The rate, or None when nothing was timed.
+        """
+        with _lock:
+            used = {self._index[k][0] for k in keys if k in self._index}
+            n = sum(self._meta[s]["n"] for s in used)
+            seconds = sum(self._meta[s]["seconds"] for s in used)
+        return n / seconds if seconds > 0 else None
 
     def get_or_encode(
         self,

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, TypeVar
 
+from lib.config import get_settings
 from lib.errors import UserError
 
 _ID_FIELDS = ("_id", "id")
@@ -64,14 +65,15 @@ class Limits:
     Attributes:
         max_file_bytes: Largest accepted file (or zip member), in bytes.
         max_line_chars: Longest accepted line, in characters.
-        max_documents: Most documents in a corpus.
+        max_documents: Most documents in a corpus (default: the ``EMS_MAX_DOCUMENTS`` setting,
+            2,000,000 unless set; read when the limits are made).
         max_queries: Most queries.
         max_zip_members: Most files inside a zip.
     """
 
     max_file_bytes: int = 512 * 1024 * 1024
     max_line_chars: int = 1_000_000
-    max_documents: int = 2_000_000
+    max_documents: int = field(default_factory=lambda: get_settings().max_documents)
     max_queries: int = 200_000
     max_zip_members: int = 10_000
 
@@ -605,8 +607,14 @@ def _check_count(src: _Source, limits: Limits, limit: int, what: str) -> None:
     total = _count_records(src, limits)
     if total is not None and total > limit:
         raise DatasetError(
-            "too_many", src.label, f"holds {total:,} {what}; the limit is {limit:,}. Use a sample of your data."
+            "too_many", src.label, f"holds {total:,} {what}; the limit is {limit:,}{_setting_hint(what)}. "
+            "Use a sample of your data.",
         )
+
+
+def _setting_hint(what: str) -> str:
+    """Where the document limit comes from, so a user with the memory for more knows what to raise."""
+    return " (raise it with the EMS_MAX_DOCUMENTS setting)" if what == "documents" else ""
 
 
 _DOC_COLUMNS: _Required = (("document id", _ID_FIELDS), ("text", ("text",)))
@@ -643,7 +651,8 @@ def _read_docs(src: _Source, limits: Limits) -> list[tuple[str, str]]:
         if len(docs) > limits.max_documents:
             raise DatasetError(
                 "too_many", src.label,
-                f"more than {limits.max_documents:,} documents; use a sample of your corpus", line=n,
+                f"more than {limits.max_documents:,} documents{_setting_hint('documents')}; "
+                "use a sample of your corpus", line=n,
             )
     return docs
 
@@ -911,7 +920,8 @@ def _pairs_from_source(src: _Source, name: str, source: str, lim: Limits) -> Dat
         if len(docs) > lim.max_documents or len(queries) > lim.max_queries:
             raise DatasetError(
                 "too_many", src.label,
-                f"more than {lim.max_documents:,} documents or {lim.max_queries:,} queries; use a sample",
+                f"more than {lim.max_documents:,} documents{_setting_hint('documents')} or "
+                f"{lim.max_queries:,} queries; use a sample",
                 line=n,
             )
     return _build(name, source, docs, queries, qrels, split="pairs")

@@ -21,6 +21,10 @@ Public API:
   counted with its own tokenizer (:class:`ModelRun.truncation`: token lengths, the share of
   documents and tokens cut off at its limit); a spec with ``chunk=`` embeds chunks instead of
   documents and ranks each document by its best chunk (MaxP, exact).
+  Document vectors stream to a file through the cache (:mod:`lib.evaluation.streaming`) and
+  are searched by blocks with FAISS (:mod:`lib.evaluation.topk`), so memory stays bounded as
+  the corpus grows; with ``engine="ray"`` the documents are encoded on Ray actors
+  (:mod:`lib.evaluation.distributed`) and everything else still runs here.
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ import numpy as np
 import pandas as pd
 
 from lib import team
+from lib.config import get_settings
 from lib.errors import Cancelled, UserError
-from lib.evaluation import chunking, fusion, metrics, models, retrieval, runs
+from lib.evaluation import chunking, fusion, metrics, models, retrieval, runs, streaming, topk
 from lib.evaluation.cache import EmbeddingCache
 from lib.evaluation.datasets import Dataset, Limits, load_dataset
 from lib.evaluation.models import hybrid, rerank
@@ -53,6 +58,17 @@ Progress = Callable[[str, float], None]
 #: Metrics on which paired comparisons and tie groups are computed.
 COMPARED_METRICS = ("nDCG@10", "Recall@10", "MRR@10")
 SWEEP_METRICS = ("nDCG@10", "Recall@10")
+#: Where documents are encoded: ``local`` (this process) or ``ray`` (Ray actors).
+ENGINES = ("local", "ray")
+
+
+def default_engine() -> str:
+    """``ray`` when ``EMS_RAY_ADDRESS`` is set (the app's way to use a cluster), else ``local``.
+
+    Returns:
+        An entry of :data:`ENGINES`.
+    """
+    return "ray" if get_settings().ray_address else "local"
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,10 @@ class EvaluationConfig:
         use_cache: Read and write the embedding cache.
         quick: For a quick estimate on a reduced corpus, how it was reduced
             (:meth:`lib.evaluation.quick.QuickInfo.to_record`, stored with the run); None for a full run.
+        engine: ``local`` (encode in this process) or ``ray`` (documents on Ray actors; default
+            ``ray`` when ``EMS_RAY_ADDRESS`` is set — see :mod:`lib.evaluation.distributed`).
+        ray_actors: Ray actor pool size (None → ``EMS_RAY_ACTORS`` or one per GPU/CPU).
+        ray_batch_size: Texts per Ray actor call (None → ``EMS_RAY_BATCH_SIZE``).
     """
 
     models: tuple[str, ...]
@@ -95,6 +115,9 @@ class EvaluationConfig:
     encode_chunk: int = 1024
     use_cache: bool = True
     quick: dict[str, Any] | None = None
+    engine: str = field(default_factory=default_engine)
+    ray_actors: int | None = None
+    ray_batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -258,7 +281,7 @@ def environment(local_models: bool = False) -> dict[str, Any]:
 
     libs: dict[str, str | None] = {}
     for dist in ("torch", "sentence-transformers", "mteb", "bm25s", "pytrec-eval-terrier",
-                 "openai", "tiktoken", "numpy", "duckdb"):
+                 "openai", "tiktoken", "numpy", "duckdb", "faiss-cpu", "ray"):
         try:
             libs[dist] = version(dist)
         except PackageNotFoundError:
@@ -327,7 +350,7 @@ class EncodedDataset:
     """A dataset's vectors from one dense model, and what encoding them took.
 
     Attributes:
-        docs: Document vectors, dataset order.
+        docs: Document vectors, dataset order (read-only, memory-mapped from a temporary file).
         queries: Query vectors, dataset order.
         docs_seconds: Seconds spent encoding documents now (0 when all were cached).
         queries_seconds: Seconds spent encoding queries now.
@@ -374,11 +397,13 @@ def encode_dataset(
     use_cache: bool = True,
     chunk_size: int = 1024,
     progress: EncodeProgress | None = None,
+    stream: streaming.Stream | None = None,
 ) -> EncodedDataset:
     """Embed a dataset's documents and queries, through the embedding cache when asked.
 
     The evaluation, pooling for labelling and the Interview demos all call this, so they
-    share cache entries.
+    share cache entries. Documents stream to disk (only the cache's misses are encoded, each
+    batch stored as it comes); queries are encoded here.
 
     Args:
         model: A loaded dense model.
@@ -386,6 +411,7 @@ def encode_dataset(
         use_cache: Read and write the embedding cache (keyed by the model's identity).
         chunk_size: Texts per encode call and cache shard.
         progress: ``progress(side, done, total)``.
+        stream: Where the documents are encoded (default: this process, with ``model``).
 
     Returns:
         The vectors and the encoding statistics.
@@ -397,31 +423,26 @@ def encode_dataset(
         return lambda texts: model.encode(texts, kind)
 
     say("documents", 0, len(ds.doc_texts))
-    if use_cache:
-        cache = EmbeddingCache(info.cache_key)
-        d_emb, d_stats = cache.get_or_encode(
-            ds.doc_texts, info.document_prompt, enc("document"),
-            chunk_size=chunk_size, progress=lambda done, total: say("documents", done, total),
-        )
-        say("queries", 0, len(ds.query_texts))
+    cache = EmbeddingCache(info.cache_key) if use_cache else None
+    docs = streaming.encode_documents(
+        ds.doc_texts, info.document_prompt, stream or streaming.local_stream(enc("document")), cache=cache,
+        batch_size=chunk_size, progress=lambda done, total: say("documents", done, total),
+    )
+    d_emb, d_s, d_rate = docs.vectors, docs.seconds, docs.rate
+    say("queries", 0, len(ds.query_texts))
+    if cache is not None:
         q_emb, q_stats = cache.get_or_encode(
             ds.query_texts, info.query_prompt, enc("query"), chunk_size=chunk_size
         )
-        d_s, q_s = d_stats.encode_seconds, q_stats.encode_seconds
-        d_rate = d_stats.misses / d_s if d_stats.misses and d_s > 0 else d_stats.cached_rate
+        q_s = q_stats.encode_seconds
         q_rate = q_stats.misses / q_s if q_stats.misses and q_s > 0 else q_stats.cached_rate
-        hits, misses = d_stats.hits + q_stats.hits, d_stats.misses + q_stats.misses
+        hits, misses = docs.hits + q_stats.hits, docs.misses + q_stats.misses
     else:
-        t0 = time.perf_counter()
-        d_emb = model.encode(list(ds.doc_texts), "document")
-        d_s = time.perf_counter() - t0
-        say("queries", 0, len(ds.query_texts))
         t0 = time.perf_counter()
         q_emb = model.encode(list(ds.query_texts), "query")
         q_s = time.perf_counter() - t0
-        d_rate = len(ds.doc_texts) / d_s if d_s > 0 else None
         q_rate = len(ds.query_texts) / q_s if q_s > 0 else None
-        hits, misses = 0, len(ds.doc_texts) + len(ds.query_texts)
+        hits, misses = docs.hits, docs.misses + len(ds.query_texts)
     return EncodedDataset(d_emb, q_emb, d_s, q_s, d_rate, q_rate, hits, misses)
 
 
@@ -430,6 +451,9 @@ def dense_top_k(
     doc_starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact top-k of raw vectors (normalised here for cosine), ties broken by document id.
+
+    FAISS over blocks of ``EMS_TOPK_BLOCK`` documents (:func:`lib.evaluation.topk.block_top_k`);
+    a memory-mapped corpus is normalised onto another file, block by block.
 
     Args:
         queries: Query vectors.
@@ -443,9 +467,13 @@ def dense_top_k(
     Returns:
         (indices, scores, prepared document matrix — the index that was searched).
     """
-    d_prep = retrieval.prepare(docs, similarity)
+    d_prep = streaming.prepared(docs, similarity, block=get_settings().topk_block)
     q_prep = retrieval.prepare(queries, similarity)
-    idx, scores = retrieval.top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids, doc_starts=doc_starts)
+    if doc_starts is None:  # FAISS, block by block, exact
+        idx, scores = topk.block_top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids)
+    else:  # MaxP: each document's best chunk, max taken block by block before the top-k
+        idx, scores = retrieval.top_k(q_prep, d_prep, k, similarity=similarity, doc_ids=doc_ids,
+                                      doc_starts=doc_starts)
     return idx, scores, d_prep
 
 
@@ -576,6 +604,19 @@ def rank(
     return Ranking(model.info, idx, scores, enc.hits, enc.misses, model.usage())
 
 
+def _document_stream(model: models.Embedder, cfg: EvaluationConfig) -> streaming.Stream | None:
+    """Where a dense model's documents are encoded: None → this process; Ray actors on the ray engine.
+
+    API models stay in this process on either engine (they are remote already, and the
+    session's key never leaves it).
+    """
+    if cfg.engine != "ray" or model.info.kind == "openai":
+        return None
+    from lib.evaluation import distributed
+
+    return distributed.stream(model.info, "document", pool=distributed.plan(cfg.ray_actors, cfg.ray_batch_size))
+
+
 def _run_dense(
     model: models.Embedder,
     ds: Dataset,
@@ -598,7 +639,8 @@ def _run_dense(
     truncation = chunking.measure(model, ds.doc_texts, chunks)
     starts = chunks.starts if chunks is not None else None
     texts: Texts = _TextPair(chunks.texts, ds.query_texts) if chunks is not None else ds
-    enc = encode_dataset(model, texts, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress)
+    enc = encode_dataset(model, texts, use_cache=cfg.use_cache, chunk_size=cfg.encode_chunk, progress=progress,
+                         stream=_document_stream(model, cfg))
     d_emb, q_emb = enc.docs, enc.queries
     info = model.info  # API models learn their dimension from the first answer
 
@@ -895,6 +937,8 @@ def evaluate(
         raise UserError("the same model spec is given twice")
     if config.k < 1:
         raise UserError("k must be at least 1")
+    if config.engine not in ENGINES:
+        raise UserError(f"engine must be one of {', '.join(ENGINES)}, not {config.engine!r}")
     report("validating data", 0.0)
     ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
                                                               limits=limits)
@@ -910,6 +954,14 @@ def evaluate(
                                  *(c for h in hybrids.values() for c in h.components)]))
     infos = [models.resolve(spec) for spec in needed]
     reranker_infos = {spec: rerank.resolve(r) for spec, r in reranked.items()}
+    env = environment(local_models=any(i.kind == "sentence-transformers" for i in infos)
+                      or any(i.kind == rerank.CROSS_KIND for i in reranker_infos.values()))
+    if config.engine == "ray":  # unreachable cluster or a pool that cannot fit: an error now, nothing stored
+        from lib.evaluation import distributed
+
+        report("connecting to Ray", 0.0)
+        env["ray"] = distributed.connect()
+        distributed.plan(config.ray_actors, config.ray_batch_size)
     run_id = run_id or new_run_id()
     runs.start_run(
         db_path, run_id=run_id,
@@ -918,8 +970,7 @@ def evaluate(
                  "n_queries": len(ds.query_ids), "n_qrels": ds.n_qrels},
         k=config.k, models=list(config.models),
         config=json.loads(json.dumps(dataclasses.asdict(config), default=list)),
-        environment=environment(local_models=any(i.kind == "sentence-transformers" for i in infos)
-                                or any(i.kind == rerank.CROSS_KIND for i in reranker_infos.values())),
+        environment=env,
         user_id=viewer.user_id if viewer else None, max_running=viewer.max_jobs if viewer else 0,
     )
     try:

@@ -12,10 +12,15 @@ Public API:
 * :func:`sweep_variants` — truncated dimensions (Matryoshka) × ``float32``/``int8``/
   ``binary`` quantisation from the same full-precision vectors, without re-encoding.
 * :func:`to_run` — turn indices and scores into the ``{qid: {docid: score}}`` run.
+* :func:`tie_ranks`, :func:`keep_best` — the tie order and the exact top-k selection that
+  :func:`top_k` and the FAISS block search (:mod:`lib.evaluation.topk`) share.
+* :func:`release` — drop a memory-mapped matrix's pages from this process after a block is read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +46,99 @@ def prepare(emb: np.ndarray, similarity: str) -> np.ndarray:
     return x
 
 
-def _scores(q: np.ndarray, d: np.ndarray, similarity: str) -> np.ndarray:
+def release(arr: np.ndarray) -> None:
+    """Drop the pages of a memory-mapped matrix from this process (a no-op for arrays in memory).
+
+    Searching a corpus block by block touches every page of its vectors file; without this the
+    pages stay mapped and the process's resident memory grows to the file's size. The data stays
+    in the file (and the OS page cache), so later reads simply fault the pages in again.
+
+    Args:
+        arr: Any array; a :class:`numpy.memmap` (or a view of one) is released.
+    """
+    mapping = getattr(arr, "_mmap", None)
+    if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        with contextlib.suppress(ValueError, OSError):  # closed, or the platform refuses
+            mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def tie_ranks(doc_ids: Sequence[str] | None, n_docs: int) -> np.ndarray:
+    """Each document's tie-break key: larger wins a score tie.
+
+    Args:
+        doc_ids: Document ids (trec_eval orders ties by id, descending), or None for index order.
+        n_docs: Number of documents.
+
+    Returns:
+        int64 keys, one per document index.
+    """
+    if doc_ids is None:
+        return -np.arange(n_docs, dtype=np.int64)  # lower index first
+    order = np.argsort(np.asarray(doc_ids, dtype=object), kind="stable")
+    ranks = np.empty(n_docs, dtype=np.int64)
+    ranks[order] = np.arange(n_docs)
+    return ranks
+
+
+def keep_best(
+    scores: np.ndarray, idx: np.ndarray, k: int, ranks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best candidates per row by (score, tie rank), both descending — exactly.
+
+    ``argpartition`` on scores alone picks an arbitrary subset of the documents tied at the
+    cut; rows where a tie straddles the cut are re-selected by the full order, so a tied
+    document with the larger id is never dropped for one with a smaller id.
+
+    Args:
+        scores: (n, m) candidate scores.
+        idx: (n, m) their document indices.
+        k: How many to keep (rows keep all when ``m <= k``).
+        ranks: :func:`tie_ranks` of the documents.
+
+    Returns:
+        (scores, indices), each (n, min(k, m)), in no particular order.
+    """
+    if scores.shape[1] <= k:
+        return scores, idx
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    best_s = np.take_along_axis(scores, part, axis=1)
+    best_i = np.take_along_axis(idx, part, axis=1)
+    kth = best_s.min(axis=1)
+    at_least = scores >= kth[:, None]
+    for r in np.flatnonzero(at_least.sum(axis=1) > k):
+        # Only the candidates scoring at least the k-th are sorted (coarse scores tie by thousands).
+        cand = np.flatnonzero(at_least[r])
+        order = cand[np.lexsort((-ranks[idx[r, cand]], -scores[r, cand]))[:k]]
+        best_s[r], best_i[r] = scores[r, order], idx[r, order]
+    return best_s, best_i
+
+
+def sort_best(scores: np.ndarray, idx: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order each row best first: score descending, ties by tie rank descending (trec_eval's order).
+
+    Args:
+        scores: (n, k) scores.
+        idx: (n, k) document indices.
+        ranks: :func:`tie_ranks` of the documents.
+
+    Returns:
+        The sorted (scores, indices).
+    """
+    order = np.lexsort((-ranks[idx], -scores), axis=1)
+    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(idx, order, axis=1)
+
+
+def score_matrix(q: np.ndarray, d: np.ndarray, similarity: str) -> np.ndarray:
+    """Scores of every (query, document) pair: larger is better.
+
+    Args:
+        q: Prepared queries.
+        d: Prepared documents.
+        similarity: ``cosine`` / ``dot``, ``euclidean`` (−distance) or ``hamming`` (−differing bits).
+
+    Returns:
+        (n_queries, n_docs) scores.
+    """
     if similarity == "euclidean":
         # −‖q−d‖: larger is closer, so top-k by similarity is nearest neighbours.
         sq = (q * q).sum(1)[:, None] + (d * d).sum(1)[None, :] - 2.0 * (q @ d.T)
@@ -102,35 +199,23 @@ def top_k(
     out_s = np.zeros((n_q, k), dtype=np.float32)
     if k == 0:
         return out_i, out_s
-    rank_of_id: np.ndarray | None = None
-    if doc_ids is not None:
-        # Position of each doc in descending id order: the trec_eval tie-break.
-        order = np.argsort(np.asarray(doc_ids, dtype=object))
-        rank_of_id = np.empty(n_d, dtype=np.int64)
-        rank_of_id[order] = np.arange(n_d)
+    ranks = tie_ranks(doc_ids, n_d)
     for qs in range(0, n_q, query_chunk):
         q = queries[qs : qs + query_chunk]
         best_s = np.full((len(q), 0), -np.inf, dtype=np.float32)
         best_i = np.zeros((len(q), 0), dtype=np.int64)
         for ds, de in _blocks(starts, n_d, doc_chunk):
             if starts is None:
-                s = _scores(q, docs[ds:de], similarity).astype(np.float32)
+                s = score_matrix(q, docs[ds:de], similarity).astype(np.float32)
             else:  # MaxP: each document's best chunk
-                rows = _scores(q, docs[starts[ds] : starts[de]], similarity).astype(np.float32)
+                rows = score_matrix(q, docs[starts[ds] : starts[de]], similarity).astype(np.float32)
                 s = np.maximum.reduceat(rows, starts[ds:de] - starts[ds], axis=1)
             idx = np.broadcast_to(np.arange(ds, ds + s.shape[1]), s.shape)
-            cand_s = np.concatenate([best_s, s], axis=1)
-            cand_i = np.concatenate([best_i, idx], axis=1)
-            if cand_s.shape[1] > k:
-                part = np.argpartition(-cand_s, k - 1, axis=1)[:, :k]
-                cand_s = np.take_along_axis(cand_s, part, axis=1)
-                cand_i = np.take_along_axis(cand_i, part, axis=1)
-            best_s, best_i = cand_s, cand_i
+            best_s, best_i = keep_best(np.concatenate([best_s, s], axis=1),
+                                       np.concatenate([best_i, idx], axis=1), k, ranks)
+            release(docs)  # a memory-mapped corpus: its pages need not stay in this process
         # Final order: score descending, ties by document id descending.
-        tie = rank_of_id[best_i] if rank_of_id is not None else -best_i
-        order = np.lexsort((-tie, -best_s), axis=1)
-        out_s[qs : qs + len(q)] = np.take_along_axis(best_s, order, axis=1)
-        out_i[qs : qs + len(q)] = np.take_along_axis(best_i, order, axis=1)
+        out_s[qs : qs + len(q)], out_i[qs : qs + len(q)] = sort_best(best_s, best_i, ranks)
     return out_i, out_s
 
 

