@@ -72,15 +72,20 @@ def follow(job_id: str) -> None:
 def followed() -> str | None:
     """The job the Evaluate page follows.
 
-    From the URL (a reload), else from the session (back from another page), else the newest
-    evaluation still queued or running (another tab or browser opened the page): a running job
-    is never out of sight. The URL is kept in step, so a reload follows the same job.
+    From the URL (a reload), else from the session (back from another page), else — the first
+    time a session opens the page — the newest evaluation still queued or running (another tab
+    or browser opened the page): a running job is never out of sight. The URL is kept in step,
+    so a reload follows the same job.
     """
     ss = st.session_state
     from_url = st.query_params.get("job")
     if from_url and _get(str(from_url)) is not None:
         ss[state.EV_JOB] = str(from_url)
-    if not ss.get(state.EV_JOB):
+    # Only when a session opens the page for the first time: a tab that already has its own job
+    # or run never adopts another tab's job (its result would replace the tab's own).
+    first_look = not ss.get("ev_jobs_looked")
+    ss["ev_jobs_looked"] = True
+    if first_look and not ss.get(state.EV_JOB) and not ss.get(state.EV_RUN_ID):
         active = jobs.list_jobs(data.db_path(), kinds=("evaluate",), active_only=True, limit=1, user_id=_mine())
         if active:
             ss[state.EV_JOB] = active[0].job_id
