@@ -31,6 +31,7 @@ from lib import store
 from lib.evaluation import runs
 from tests.e2e.conftest import goto_page, wait_for_script
 from tests.fake_openai import FakeOpenAI
+from tests.lbfiles import copy_app_db
 
 pytestmark = pytest.mark.e2e
 
@@ -101,8 +102,10 @@ def _form_enabled(page: Any) -> bool:
     return bool(page.get_by_role("button", name="Run evaluation").is_enabled())
 
 
-def test_api_faults_in_the_browser(streamlit_server: Any, page: Any, screenshot: Any, tmp_path: Path) -> None:
-    db = tmp_path / "faults.duckdb"
+def test_api_faults_in_the_browser(
+    streamlit_server: Any, lb_db: Path, page: Any, screenshot: Any, tmp_path: Path
+) -> None:
+    db = copy_app_db(lb_db, tmp_path / "faults.duckdb")  # leaderboard loaded: no first-start load to wait for
     with FakeOpenAI() as fake:
         server = streamlit_server({"EMS_DB": str(db)})
         _load_demo(page, server.url)
@@ -151,9 +154,9 @@ def test_api_faults_in_the_browser(streamlit_server: Any, page: Any, screenshot:
 
 
 def test_kill9_during_an_evaluation_in_the_app(
-    streamlit_server: Any, page: Any, screenshot: Any, tmp_path: Path
+    streamlit_server: Any, lb_db: Path, page: Any, screenshot: Any, tmp_path: Path
 ) -> None:
-    db = tmp_path / "killed.duckdb"
+    db = copy_app_db(lb_db, tmp_path / "killed.duckdb")  # leaderboard loaded: no first-start load to wait for
     with FakeOpenAI(mode="hang") as fake:
         server = streamlit_server({"EMS_DB": str(db)})
         _load_demo(page, server.url)

@@ -16,6 +16,7 @@ import pytest
 
 from lib.labelling import store as lstore
 from tests.e2e.conftest import goto_page, wait_for_script
+from tests.lbfiles import copy_app_db
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +39,9 @@ def _current_doc(page: Any) -> str:
 
 
 def test_pool_judge_by_keyboard_reload_evaluate(
-    streamlit_server: Any, page: Any, screenshot: Any, tmp_path: Path
+    streamlit_server: Any, lb_db: Path, page: Any, screenshot: Any, tmp_path: Path
 ) -> None:
-    db = tmp_path / "label-e2e.duckdb"
+    db = copy_app_db(lb_db, tmp_path / "label-e2e.duckdb")  # leaderboard loaded: no first-start load to wait for
     server = streamlit_server({"EMS_DB": str(db)})
     app_url = server.url
     goto_page(page, app_url, "label")

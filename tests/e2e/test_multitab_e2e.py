@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     goto_page,
     wait_for_script,
 )
+from tests.lbfiles import copy_app_db
 
 pytestmark = pytest.mark.e2e
 
@@ -71,9 +72,9 @@ def _prepare(tab: Any, url: str) -> None:
 
 
 def test_four_tabs_evaluate_at_once(
-    streamlit_server: Any, tabs: list[CheckedPage], screenshot: Any, tmp_path: Path
+    streamlit_server: Any, lb_db: Path, tabs: list[CheckedPage], screenshot: Any, tmp_path: Path
 ) -> None:
-    db = tmp_path / "multitab.duckdb"
+    db = copy_app_db(lb_db, tmp_path / "multitab.duckdb")  # leaderboard loaded: no first-start load to wait for
     server = streamlit_server({"EMS_DB": str(db)})
     for tab in tabs:
         _prepare(tab, server.url)
