@@ -93,7 +93,7 @@ def _run(page: Any, extra: str, keep: str | None = None, *, fails: bool = False)
                 break
             page.wait_for_timeout(250)
         else:
-            pytest.fail(f"no new run appeared:\n{_main_text(page)[:2000]}")
+            pytest.fail(f"no new run appeared:\n{_main_text(page)[-3000:]}")  # the end: job panel, results
     wait_for_script(page, 120_000)
     return _main_text(page)
 
