@@ -173,6 +173,9 @@ def render_followed(job_id: str) -> None:
 
     @st.fragment(run_every=POLL_S)
     def panel() -> None:
+        # A timer left from an earlier script run must not draw (or rerun) for a job no longer followed.
+        if st.session_state.get(state.EV_JOB) != job_id:
+            return
         job = render_job(job_id, key="evjob")
         if job is None or not job.active:
             if job is not None and job.status == "done" and job.result_ref:
@@ -210,7 +213,10 @@ def render_jobs_panel() -> None:
         current = jobs.list_jobs(data.db_path(), active_only=True, user_id=_mine())
         for job in current:
             render_job(job.job_id, key="runsjob")
-        if not current:
+        # Rerun the page once when the last job ends (never again from a leftover timer).
+        if current:
+            st.session_state["runs_jobs_seen_active"] = True
+        elif st.session_state.pop("runs_jobs_seen_active", False):
             st.rerun()
 
     if jobs.list_jobs(data.db_path(), active_only=True, limit=1, user_id=_mine()):
