@@ -7,7 +7,7 @@ Each handler takes ``(params, inputs, context)``: ``params`` are stored with the
 are enough to run it again after a restart; ``inputs`` hold this submission's in-memory
 objects (the already validated dataset, the API key), never stored.
 
-Public API: :func:`evaluate_params`, :func:`evaluation_title`, :func:`check_specs`, :func:`load_job_dataset`.
+Public API: :func:`evaluate_params`, :func:`evaluation_title`, :func:`load_job_dataset`.
 """
 
 from __future__ import annotations
@@ -50,29 +50,6 @@ def evaluation_title(ds: Dataset, specs: Sequence[str]) -> str:
 
     names = ", ".join(display_label(s) for s in specs[:3]) + (f" and {len(specs) - 3} more" if len(specs) > 3 else "")
     return f"Evaluate {names} on {ds.name} ({len(ds.doc_ids):,} documents)"
-
-
-def check_specs(specs: Sequence[str]) -> None:
-    """Validate model specs before a job is queued, so a typo is an instant message, not a failed job.
-
-    Args:
-        specs: The systems to evaluate (plain models and hybrids).
-
-    Raises:
-        UserError: For the first malformed or unknown spec.
-    """
-    from lib.evaluation import models
-    from lib.evaluation.models import hybrid, rerank
-
-    if not specs:
-        raise UserError("give at least one model")
-    for spec in specs:
-        if rerank.is_reranked(spec):
-            r = rerank.parse(spec)
-            rerank.resolve(r)
-            spec = r.first
-        for part in hybrid.parse(spec).components if hybrid.is_hybrid(spec) else (spec,):
-            models.resolve(part)
 
 
 def load_job_dataset(data: Mapping[str, Any], db_path: Any) -> Dataset:

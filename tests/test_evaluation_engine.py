@@ -156,3 +156,21 @@ def test_cli_evaluate_json_and_table(tmp_path, capsys):
     assert main(["evaluate", "--data", str(tmp_path / "missing.csv"), "--model", "bm25",
                  "--db", str(db)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_check_config_reads_every_kind_of_system_before_anything_runs(tmp_path) -> None:
+    # The one check the engine, quick mode and job submission share: a reranked first stage is
+    # resolved through its hybrid (quick mode's own copy of these checks used to reject every '>>' spec).
+    from lib.errors import UserError
+    from lib.evaluation import engine as eng
+
+    folder = tmp_path / "no-such-cross-encoder"
+    eng.check_config(eng.EvaluationConfig(models=("bm25", "bm25+minilm")))
+    with pytest.raises(UserError):
+        eng.check_config(eng.EvaluationConfig(models=(f"bm25+minilm>>cross:{folder}",)))
+    with pytest.raises(UserError, match="twice"):
+        eng.check_config(eng.EvaluationConfig(models=("bm25", "bm25")))
+    with pytest.raises(UserError):
+        eng.check_config(eng.EvaluationConfig(models=("bm25+no-such-model-xyz",)))
+    with pytest.raises(UserError, match="k must be"):
+        eng.check_config(eng.EvaluationConfig(models=("bm25",), k=0))

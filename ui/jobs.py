@@ -37,10 +37,10 @@ def submit_evaluation(ds: datasets.Dataset, specs: Sequence[str], k: int, sweep:
     """Queue an evaluation job and return its id at once (the API key goes to the job's memory only)."""
     from lib.evaluation import engine
 
-    lib.job_kinds.check_specs(specs)
     # Small encode batches: Cancel is honoured between two of them, and progress moves.
     cfg = engine.EvaluationConfig(models=tuple(specs), k=int(k), sweep=bool(sweep), encode_chunk=128,
                                   **config)  # type: ignore[arg-type]
+    engine.check_config(cfg)  # a typo is an instant message, not a failed job
     who = tm.viewer()
     jobs.check_limit(data.db_path(), who.user_id, who.max_jobs)
     title = lib.job_kinds.evaluation_title(ds, specs) + (" — quick estimate" if quick_size is not None else "")

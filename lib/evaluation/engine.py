@@ -892,6 +892,51 @@ def _compare(
     return pd.DataFrame(rows), pd.DataFrame(pair_rows), groups
 
 
+def _check_options(config: EvaluationConfig) -> None:
+    if not config.models:
+        raise UserError("give at least one model")
+    if len(set(config.models)) != len(config.models):
+        raise UserError("the same model spec is given twice")
+    if config.k < 1:
+        raise UserError("k must be at least 1")
+    if config.engine not in ENGINES:
+        raise UserError(f"engine must be one of {', '.join(ENGINES)}, not {config.engine!r}")
+
+
+def _resolve_systems(
+    config: EvaluationConfig,
+) -> tuple[dict[str, Any], dict[str, hybrid.HybridSpec], list[models.ModelInfo], dict[str, models.ModelInfo]]:
+    """Parse and resolve every system (no weights loaded): reranked, hybrid and the models to compute."""
+    # Reranked systems first (">>" is read before "+"); their first stages are computed like any system.
+    reranked = {spec: rerank.parse(spec) for spec in config.models if rerank.is_reranked(spec)}
+    for r in reranked.values():
+        rerank.check_depth(r, max(config.retrieve_k, config.k))
+    systems = [*(s for s in config.models if s not in reranked), *(r.first for r in reranked.values())]
+    hybrids = {spec: hybrid.parse(spec) for spec in systems if hybrid.is_hybrid(spec)}
+    # Every model to compute: the plain ones asked for, first stages, then hybrids' components not asked for alone.
+    needed = list(dict.fromkeys([*(s for s in systems if s not in hybrids),
+                                 *(c for h in hybrids.values() for c in h.components)]))
+    infos = [models.resolve(spec) for spec in needed]
+    reranker_infos = {spec: rerank.resolve(r) for spec, r in reranked.items()}
+    return reranked, hybrids, infos, reranker_infos
+
+
+def check_config(config: EvaluationConfig) -> None:
+    """Everything :func:`evaluate` checks before it stores a run, without data or weights.
+
+    Quick mode calls it before pooling and the app before queueing a job, so a typo in a spec
+    (a plain model, a hybrid or a reranked system) is an instant message, never a failed job.
+
+    Args:
+        config: What to run.
+
+    Raises:
+        UserError: For bad options or the first malformed or unknown spec.
+    """
+    _check_options(config)
+    _resolve_systems(config)
+
+
 def new_run_id() -> str:
     """A new run id: UTC time and a random suffix (sorts by time, never collides)."""
     return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8]
@@ -931,29 +976,12 @@ def evaluate(
     """
     t_start = time.perf_counter()
     report = progress or (lambda _m, _f: None)
-    if not config.models:
-        raise UserError("give at least one model")
-    if len(set(config.models)) != len(config.models):
-        raise UserError("the same model spec is given twice")
-    if config.k < 1:
-        raise UserError("k must be at least 1")
-    if config.engine not in ENGINES:
-        raise UserError(f"engine must be one of {', '.join(ENGINES)}, not {config.engine!r}")
+    _check_options(config)
     report("validating data", 0.0)
     ds = data if isinstance(data, Dataset) else load_dataset(data, split=config.split,
                                                               limits=limits)
     report("resolving models", 0.0)
-    # Reranked systems first (">>" is read before "+"); their first stages are computed like any system.
-    reranked = {spec: rerank.parse(spec) for spec in config.models if rerank.is_reranked(spec)}
-    for r in reranked.values():
-        rerank.check_depth(r, max(config.retrieve_k, config.k))
-    systems = [*(s for s in config.models if s not in reranked), *(r.first for r in reranked.values())]
-    hybrids = {spec: hybrid.parse(spec) for spec in systems if hybrid.is_hybrid(spec)}
-    # Every model to compute: the plain ones asked for, first stages, then hybrids' components not asked for alone.
-    needed = list(dict.fromkeys([*(s for s in systems if s not in hybrids),
-                                 *(c for h in hybrids.values() for c in h.components)]))
-    infos = [models.resolve(spec) for spec in needed]
-    reranker_infos = {spec: rerank.resolve(r) for spec, r in reranked.items()}
+    reranked, hybrids, infos, reranker_infos = _resolve_systems(config)
     env = environment(local_models=any(i.kind == "sentence-transformers" for i in infos)
                       or any(i.kind == rerank.CROSS_KIND for i in reranker_infos.values()))
     if config.engine == "ray":  # unreachable cluster or a pool that cannot fit: an error now, nothing stored

@@ -352,15 +352,7 @@ def evaluate(
 
     say = progress or (lambda _m, _f: None)
     # Bad input costs nothing: the engine's own checks, and every spec resolved, before pooling.
-    if not config.models:
-        raise UserError("give at least one model")
-    if len(set(config.models)) != len(config.models):
-        raise UserError("the same model spec is given twice")
-    if config.k < 1:
-        raise UserError("k must be at least 1")
-    for spec in config.models:
-        for part in (hybrid.parse(spec).components if hybrid.is_hybrid(spec) else (spec,)):
-            registry.resolve(part)
+    engine.check_config(config)
     reduced, info = reduce(
         ds, size, pool_models=pool_models, min_depth=min_depth, seed=config.seed if seed is None else seed,
         use_cache=config.use_cache, api_key=api_key, progress=lambda m, f: say(f"pooling {m}", 0.3 * f),
