@@ -166,7 +166,8 @@ def test_runs_page_shows_killed_run_as_interrupted(
     at = AppTest.from_file(RUNS_PAGE, default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    table = at.dataframe[0].value.set_index("run_id")
+    # the runs table (the Recent jobs table comes first, collapsed)
+    table = next(df.value for df in at.dataframe if "run_id" in df.value.columns).set_index("run_id")
     killed = next(r for r in table.index if r != done)
     assert table.at[killed, "status"] == "✗ interrupted"
     assert table.at[killed, "error"].startswith("interrupted: the app stopped during this run")

@@ -16,6 +16,7 @@ from lib import store
 from lib.evaluation import datasets, uploads
 from lib.labelling import pool as lpool
 from lib.labelling import store as lstore
+from tests.conftest import wait_for_jobs
 from tests.fake_chat import FakeChat, fake_score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,6 +245,9 @@ def test_evaluate_with_the_labels(db: Path) -> None:
     ev.multiselect[0].set_value(["bm25", "minilm"])
     ev.checkbox[0].uncheck()
     ev.form_submit_button[0].click()
+    ev.run()
+    _no_errors(ev)
+    wait_for_jobs(db)  # the evaluation is a background job; the next script run shows its results
     ev.run()
     _no_errors(ev)
     cap = next(c.value for c in ev.caption if "judged@10" in c.value)

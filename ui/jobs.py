@@ -148,8 +148,10 @@ def render_job(job_id: str, *, key: str) -> jobs.Job | None:
         reason = md_plain(job.error or "no reason recorded")
         if job.status == "failed" and job.kind == "evaluate":
             box.error(f"**The evaluation did not run:** {reason}")
-        else:
+        elif job.status == "failed":
             box.error(f"**{_describe(job)}:** {reason}")
+        else:  # cancelled or interrupted: nothing went wrong with the input; Run again is the way on
+            box.warning(f"**{_describe(job)}:** {reason}")
         if box.button("Run again", key=f"{key}_again_{job_id}", icon=":material/replay:",
                       help="Submits the same evaluation again; vectors already computed come from the cache."):
             try:

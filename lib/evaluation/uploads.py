@@ -14,6 +14,7 @@ is ``<EMS_CACHE_DIR>/uploads`` (git-ignored, beside the embedding cache).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import re
@@ -209,8 +210,20 @@ def stage(files: Mapping[str, Upload], entry: str, label: str, *, max_bytes: int
     """
     check_sizes(list(files.values()), max_bytes)
     root = uploads_dir() if root is None else root
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     sweep_staging(root)
+    try:
+        return _stage_into(root, files, entry, label, load)
+    except BaseException:
+        if created:  # a refused first upload leaves not even the person's (empty) folder behind
+            with contextlib.suppress(OSError):
+                root.rmdir()
+        raise
+
+
+def _stage_into(root: Path, files: Mapping[str, Upload], entry: str, label: str,
+                load: Callable[[Path], _T]) -> _T:
     # The final folder is named by content *and* layout, so the same upload is stored once.
     final = root / digest([p for rel, u in sorted(files.items()) for p in (rel.encode(), u.data)])
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))

@@ -177,7 +177,7 @@ def test_kill9_during_an_evaluation_in_the_app(
     # A new app process on the same file: the run is interrupted, with its reason, never done.
     again = streamlit_server({"EMS_DB": str(db)})
     goto_page(page, again.url, "runs")
-    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid = page.locator('[data-testid="stDataFrame"]').filter(visible=True).first  # not the collapsed jobs table
     grid.get_by_text("✗ interrupted", exact=True).first.wait_for(state="attached")
     cells = [c.strip() for c in grid.locator('[role="gridcell"]').all_text_contents()]
     assert "✗ interrupted" in cells and "✓ done" not in cells

@@ -97,7 +97,7 @@ def test_four_tabs_evaluate_at_once(
 
     # The Runs page (opened in the first tab) lists each of them once, as done.
     goto_page(tabs[0], server.url, "runs")
-    grid = tabs[0].locator('[data-testid="stDataFrame"]').first
+    grid = tabs[0].locator('[data-testid="stDataFrame"]').filter(visible=True).first  # not the collapsed jobs table
     grid.wait_for()
     # st.dataframe draws on a canvas; its accessible table (hidden, but in the DOM) holds the cells.
     grid.get_by_text(ids[-1], exact=True).first.wait_for(state="attached")
