@@ -126,6 +126,7 @@ def test_why_quotes_are_verbatim_from_the_articles(shared_dir: Path) -> None:
         return " ".join(s.replace("|", " ").replace(":", " ").replace("\u201c", '"').replace("\u201d", '"').split())
 
     quotes = [w for q in TREE.questions for w in q.why] + [c.why for c in TREE.components.values()]
+    quotes += [h.why for q in TREE.questions for o in q.options for h in o.pipelines]
     checked = 0
     for w in quotes:
         if w.source not in texts:

@@ -136,3 +136,30 @@ def test_empty_database_explains_how_to_load(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("EMS_MTEB_RESULTS", str(tmp_path / "no-copy-here"))
     at = _wizard(monkeypatch, tmp_path / "empty.duckdb")
     assert "python -m lib refresh" in at.info[0].value
+
+
+def test_long_documents_and_languages_answers_suggest_pipelines_that_reach_the_evaluate_picker(
+    monkeypatch: pytest.MonkeyPatch, lb_db: Path
+) -> None:
+    at = _wizard(monkeypatch, lb_db)
+    at.radio(key="dw_preset_pick").set_value("long_documents").run()
+    at.button(key="dw_direct").click().run()
+    assert not at.exception
+    md = _texts(at)
+    assert "Pipelines to evaluate" in md and "?chunk=auto" in md and "(MaxP)" in md
+    at.button(key="dw_report").click().run()
+    assert "### Pipelines to evaluate" in at.session_state["ems_report_sections"]["decision"]
+    at.button(key="dw_send_eval").click().run()
+    assert not at.exception
+    sent = at.session_state["ems_pipelines"]
+    assert any(s.endswith("?chunk=auto") for s in sent)
+    # The Evaluate page's picker offers them, preselected, each named as the wizard's suggestion.
+    picker = next(m for m in at.multiselect if getattr(m, "form_id", None) == "ev_form")
+    assert set(sent) <= set(picker.value)
+    assert any(o.endswith("(pipeline the wizard suggests)") and "?chunk=auto" in o for o in picker.options)
+
+    at = _wizard(monkeypatch, lb_db)
+    at.radio(key="dw_preset_pick").set_value("multilingual_kb").run()
+    at.button(key="dw_direct").click().run()
+    assert any("bm25+" in m.value and "RRF k=60" in m.value for m in at.markdown)
+    assert not at.exception

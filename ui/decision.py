@@ -12,6 +12,7 @@ import streamlit as st
 
 from lib.articles import RAG_GUIDE
 from lib.decision import DecisionTree, DecisionTreeError, build_shortlist, resolve
+from lib.decision import pipelines as lib_pipelines
 from lib.decision import preset_choices as lib_preset_choices
 from lib.decision.shortlist import excluded_frame, explorer_url, selfhost_basis, shortlist_frame, shortlist_markdown
 from lib.errors import UserError
@@ -61,6 +62,16 @@ def start(tree: DecisionTree, preset_id: str, step: int) -> None:
     """Apply a preset and go to ``step``."""
     apply_preset(tree, preset_id)
     go(step, len(tree.questions))
+
+
+def _pipelines(plan: Any, models: list[str]) -> tuple[lib_pipelines.PipelineSuggestion, ...]:
+    """The pipelines the answers call for, on the shortlist (or on a model of this machine)."""
+    from lib.evaluation.models import local_specs
+
+    try:
+        return lib_pipelines.suggest(plan, models, local=local_specs())
+    except UserError:
+        return ()
 
 
 def result_step(tree: DecisionTree) -> None:
@@ -135,6 +146,16 @@ def result_step(tree: DecisionTree) -> None:
             st.markdown("\n".join(f"- {a.question.title}: {a.text}" for a in plan.answers))
             st.button("Change answers", on_click=go, args=(1, len(tree.questions)), key="dw_change")
 
+    suggested = _pipelines(plan, sl.models)
+    if suggested:
+        st.markdown("#### Pipelines to evaluate")
+        st.caption("Teams deploy a retrieval stack, not a model. Your answers call for these systems beside the "
+                   "plain models; **Send to evaluation** adds them to the Evaluate page's picker, where each is "
+                   "compared with its base model on the same queries (paired test).")
+        for p in suggested:
+            st.markdown(f"- `{p.spec}` — **{p.label}**: {'; '.join(p.parts)}. Compare with `{p.base}` "
+                        f"(*{p.question}*).  \n{p.reason}  \n> {p.why.text} — *{tree.attribution(p.why.source)}*")
+
     st.markdown("#### Strongest models excluded")
     if sl.excluded:
         st.dataframe(
@@ -180,6 +201,7 @@ def result_step(tree: DecisionTree) -> None:
     with c2:
         if st.button("Send to evaluation", type="primary", disabled=not models, key="dw_send_eval", width="stretch"):
             ss[state.SHORTLIST] = models
+            ss[state.PIPELINES] = list(dict.fromkeys(x for p in suggested for x in (p.base, p.spec)))
             if (PAGES / "evaluate.py").exists():
                 st.switch_page("pages/evaluate.py")
             st.success(f"Shortlist saved ({len(models)} models); the evaluation page will pick it up.")
@@ -187,13 +209,13 @@ def result_step(tree: DecisionTree) -> None:
         if st.button("Include in the report", disabled=not models, key="dw_report", width="stretch"):
             ss[state.SHORTLIST] = models
             sections = dict(ss.get(state.REPORT_SECTIONS) or {})
-            sections["decision"] = shortlist_markdown(tree, sl)
+            sections["decision"] = shortlist_markdown(tree, sl, suggested)
             ss[state.REPORT_SECTIONS] = sections
             st.success("Added to the report.")
     with c4:
         st.download_button(
             "Download as Markdown",
-            shortlist_markdown(tree, sl).encode(),
+            shortlist_markdown(tree, sl, suggested).encode(),
             file_name="shortlist.md",
             mime="text/markdown",
             disabled=not models,

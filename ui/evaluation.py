@@ -68,10 +68,13 @@ def preview(ds: datasets.Dataset, n: int = 5) -> dict[str, pd.DataFrame]:
 def model_choices() -> tuple[list[str], list[str], dict[str, str]]:
     """(options, default selection, spec → how the app found it) for the model picker."""
     shortlist = [spec_for(m) for m in (st.session_state.get(state.SHORTLIST) or [])]
+    pipelines = list(st.session_state.get(state.PIPELINES) or [])  # the wizard's bm25+X, X?chunk=auto
     local = local_specs()
     where: dict[str, str] = {}
     for s in shortlist:
         where[s] = "shortlist"
+    for s in pipelines:
+        where.setdefault(s, "pipeline the wizard suggests")
     for s in local:
         where.setdefault(s, "on this machine")
     for s in local:  # the same model through ONNX Runtime / OpenVINO (fp32 or int8), exported on first use
@@ -81,7 +84,7 @@ def model_choices() -> tuple[list[str], list[str], dict[str, str]]:
     for s in ("openai:text-embedding-3-small", "openai:text-embedding-3-large"):
         where.setdefault(s, "API (needs a key)")
     options = list(where)
-    default = [s for s in shortlist] or [*local[:1], "bm25"]
+    default = [*shortlist, *pipelines] or [*local[:1], "bm25"]
     return options, list(dict.fromkeys(default)), where
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 FIRST_LOAD_ERROR = "ems_first_load_error"
 #: Model names the decision wizard and the leaderboard put on the shortlist.
 SHORTLIST = "ems_shortlist"
+#: Pipeline specs the decision wizard suggests evaluating beside the shortlist (bm25+minilm, minilm?chunk=auto).
+PIPELINES = "ems_pipelines"
 #: The Evaluate page's dataset (a validated Dataset); the Label page hands a labelled set over here.
 EV_DATASET = "ev_dataset"
 #: The run the Evaluate page shows.

@@ -28,6 +28,8 @@ import pandas as pd
 from lib import cost
 from lib.articles import RAG_GUIDE
 from lib.decision.constraints import Check, Constraint, ModelFacts
+from lib.decision.pipelines import PipelineSuggestion
+from lib.decision.pipelines import markdown as pipeline_markdown
 from lib.decision.tree import DecisionTree, ExpertPick, Plan, ScoreComponent
 from lib.leaderboard import licenses, queries
 from lib.leaderboard.filters import LeaderboardFilters
@@ -644,12 +646,14 @@ def explorer_url(sl: Shortlist, base: str = "") -> str:
     return f"{base.rstrip('/') + '/' if base else ''}{EXPLORER_PATH}?{urlencode(sl.explorer_query, doseq=True)}"
 
 
-def shortlist_markdown(tree: DecisionTree, sl: Shortlist) -> str:
+def shortlist_markdown(tree: DecisionTree, sl: Shortlist, pipelines: Sequence[PipelineSuggestion] = ()) -> str:
     """The shortlist as a self-contained Markdown section for a report.
 
     Args:
         tree: The decision tree (for source titles).
         sl: The shortlist.
+        pipelines: Pipelines the answers suggest (:func:`lib.decision.pipelines.suggest`), listed after
+            the ranking.
 
     Returns:
         Markdown: answers, constraints, method, ranked list with why-lines, expert pick,
@@ -677,6 +681,9 @@ def shortlist_markdown(tree: DecisionTree, sl: Shortlist) -> str:
     )
     lines += ["", "| # | Model | Score | Why |", "|---|---|---|---|"]
     lines += [f"| {e.rank} | `{e.model}` | {e.score:.3f} | {e.why.replace('|', '/')} |" for e in sl.entries]
+    if pipelines:
+        names = {k: tree.attribution(k) for k in tree.sources}
+        lines += ["", pipeline_markdown(pipelines, names).rstrip("\n")]
     if sl.expert is not None:
         src = tree.sources.get(sl.expert.source, sl.expert.source)
         lines += ["", f"### Expert pick ({tree.attribution(sl.expert.source)}: {src})"]

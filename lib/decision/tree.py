@@ -28,6 +28,8 @@ from lib.errors import UserError
 
 TREE_JSON = DATA_DIR / "decision_tree.json"
 PARAM_KINDS = ("languages", "int")
+#: Retrieval pipelines an answer can suggest (``lib.decision.pipelines`` builds the specs).
+PIPELINE_KINDS = ("chunk", "hybrid")
 
 
 class DecisionTreeError(UserError):
@@ -69,6 +71,22 @@ class Param:
 
 
 @dataclass(frozen=True)
+class PipelineHint:
+    """A retrieval pipeline an answer suggests evaluating beside the plain models.
+
+    Attributes:
+        kind: ``chunk`` (documents split to the model's limit, scored by their best chunk) or
+            ``hybrid`` (BM25 fused with the dense model by RRF).
+        reason: Why this answer calls for it, in words.
+        why: The articles' words behind it.
+    """
+
+    kind: str
+    reason: str
+    why: Quote
+
+
+@dataclass(frozen=True)
 class Option:
     """One answer to a question.
 
@@ -80,6 +98,7 @@ class Option:
         weights: Score component id → weight it adds.
         drops: Score components it removes (e.g. a domain replaces general retrieval).
         param: A value the option asks for, if any.
+        pipelines: Retrieval pipelines the answer suggests evaluating (chunking, hybrid).
     """
 
     id: str
@@ -89,6 +108,7 @@ class Option:
     weights: Mapping[str, float] = field(default_factory=dict)
     drops: tuple[str, ...] = ()
     param: Param | None = None
+    pipelines: tuple[PipelineHint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -338,7 +358,24 @@ def _param(raw: Any, where: str) -> Param:
     return Param(name, kind, label, dflt, lo, hi)
 
 
-def _option(raw: Any, where: str, components: Mapping[str, ScoreComponent]) -> Option:
+def _pipelines(raw: Any, where: str, sources: Mapping[str, str]) -> tuple[PipelineHint, ...]:
+    if not isinstance(raw, list):
+        raise DecisionTreeError(f"{where}: expected a list")
+    out = []
+    for i, p in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(p, dict):
+            raise DecisionTreeError(f"{at}: expected an object with kind, reason and why")
+        kind = _req(p, "kind", at, str)
+        if kind not in PIPELINE_KINDS:
+            raise DecisionTreeError(f"{at}.kind: {kind!r} is not one of {', '.join(PIPELINE_KINDS)}")
+        why = _quote(_req(p, "why", at, dict), f"{at}.why", sources)
+        out.append(PipelineHint(kind, _req(p, "reason", at, str), why))
+    return tuple(out)
+
+
+def _option(raw: Any, where: str, components: Mapping[str, ScoreComponent],
+            sources: Mapping[str, str] | None = None) -> Option:
     if not isinstance(raw, dict):
         raise DecisionTreeError(f"{where}: expected an object")
     param = _param(raw["param"], f"{where}.param") if raw.get("param") is not None else None
@@ -374,6 +411,7 @@ def _option(raw: Any, where: str, components: Mapping[str, ScoreComponent]) -> O
         weights={k: float(v) for k, v in weights.items()},
         drops=tuple(drops),
         param=param,
+        pipelines=_pipelines(raw.get("pipelines", []), f"{where}.pipelines", sources or {}),
     )
 
 
@@ -425,7 +463,8 @@ def parse_tree(raw: Any, origin: str = "decision_tree.json") -> DecisionTree:
         if any(x.id == qid for x in questions):
             raise DecisionTreeError(f"{where}.id: duplicate question {qid!r}")
         options = tuple(
-            _option(o, f"{where}.options[{j}]", components) for j, o in enumerate(_req(q, "options", where, list))
+            _option(o, f"{where}.options[{j}]", components, sources)
+            for j, o in enumerate(_req(q, "options", where, list))
         )
         if not options:
             raise DecisionTreeError(f"{where}.options: a question needs at least one option")
