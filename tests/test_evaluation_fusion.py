@@ -122,3 +122,79 @@ def test_a_malformed_hybrid_stores_nothing(tmp_path) -> None:  # type: ignore[no
     with pytest.raises(UserError, match="two or more"):
         engine.evaluate(demo, engine.EvaluationConfig(models=("bm25++minilm",)), db_path=tmp_path / "x.duckdb")
     assert runs.list_runs(tmp_path / "x.duckdb").empty
+
+
+# --- the fusion weight sweep ----------------------------------------------------------------
+
+
+def test_pick_alpha_and_cross_validation_by_hand() -> None:
+    assert fusion.pick_alpha({0.0: 0.2, 0.3: 0.5, 0.7: 0.5, 1.0: 0.1}) == 0.3  # equal bests: nearest 0.5, then smaller
+    assert fusion.pick_alpha({0.4: 0.5, 0.6: 0.5}) == 0.4
+    # Four queries; alpha 0 is best on queries 0 and 1, alpha 1 on queries 2 and 3.
+    per_alpha = {0.0: np.array([1.0, 1.0, 0.0, 0.0]), 1.0: np.array([0.0, 0.0, 1.0, 1.0])}
+    order = np.random.default_rng(5).permutation(4)
+    half_a, half_b = set(order[:2].tolist()), set(order[2:].tolist())
+    held, (pa, pb) = fusion.cross_validated(per_alpha, seed=5)
+    # Each half is scored at the alpha picked on the other half (its own values unseen).
+    for half, picked in ((half_b, pa), (half_a, pb)):
+        for q in half:
+            assert held[q] == per_alpha[picked][q]
+    train_a = {a: float(np.mean(v[sorted(half_a)])) for a, v in per_alpha.items()}
+    assert pa == fusion.pick_alpha(train_a)
+    with pytest.raises(ValueError, match="two queries"):
+        fusion.cross_validated({0.5: np.array([1.0])})
+
+
+def test_with_alpha_names_the_weight_and_refuses_rrf() -> None:
+    h = fusion.with_alpha(hybrid.parse("a+b+c#zscore:alpha=0.5"), 0.2)
+    assert h.spec == "a+b+c#zscore:alpha=0.2" and h.weights == pytest.approx((0.2, 0.4, 0.4))
+    with pytest.raises(ValueError, match="RRF"):
+        fusion.with_alpha(hybrid.parse("a+b"), 0.5)
+
+
+def test_alpha_sweep_of_a_score_fusion_equals_an_independent_computation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    db = tmp_path / "s.duckdb"
+    demo = Path(__file__).resolve().parent.parent / "data" / "demo"
+    a, b = "bm25", "bm25?k1=0.9&b=0.4"
+    hyb, rrf = f"{a}+{b}#minmax:alpha=0.3", f"{a}+{b}"
+    res = engine.evaluate(demo, engine.EvaluationConfig(models=(a, b, hyb, rrf), bootstrap_resamples=200), db_path=db)
+    stored = runs.load_run(res.run_id, db)
+    sw = stored.fusion_sweep
+    assert set(sw["model"]) == {hyb}  # RRF has no weight to sweep
+    grid = sw[(sw["kind"] == "alpha") & (sw["metric"] == "nDCG@10")].set_index("alpha")
+    assert list(grid.index) == list(fusion.ALPHAS)
+    assert (grid["ci_low"] <= grid["mean"]).all() and (grid["mean"] <= grid["ci_high"]).all()
+    # The sweep's alpha = 0.3 is the run's own hybrid at alpha = 0.3.
+    means = stored.summary.set_index(["model", "metric"])["mean"]
+    assert grid.at[0.3, "mean"] == pytest.approx(means[(hyb, "nDCG@10")], abs=1e-12)
+    # Every point equals min-max fusion computed here from the components' stored top-100 and pytrec_eval.
+    ds = res.dataset
+    lists = [(m.topk_idx, m.topk_scores) for m in res.models[:2]]
+    for alpha in (0.0, 0.5, 0.8, 1.0):
+        own: dict[str, dict[str, float]] = {}
+        for r, q in enumerate(ds.query_ids):
+            fused: dict[str, float] = {}
+            for w, (idx, sc) in zip((alpha, 1 - alpha), lists, strict=True):
+                s = sc[r]
+                for j, v in zip(idx[r], s, strict=True):
+                    d = ds.doc_ids[int(j)]
+                    # (a query whose scores are all equal: ranx floors the denominator at 1e-9, so do we)
+                    fused[d] = fused.get(d, 0.0) + w * (v - s.min()) / max(s.max() - s.min(), 1e-9)
+            own[q] = {d: float(v) for d, v in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:100]}
+        ev = pytrec_eval.RelevanceEvaluator(ds.qrels, {"ndcg_cut.10"}).evaluate(own)
+        assert grid.at[alpha, "mean"] == pytest.approx(np.mean([ev[q]["ndcg_cut_10"] for q in ds.query_ids]),
+                                                       abs=1e-9), alpha
+    cv = sw[sw["kind"] == "cross-validated"].set_index("metric")
+    assert set(cv.index) == {"nDCG@10", "Recall@10"} and cv["alpha"].isna().all()
+    assert "alpha picked on half A" in cv.at["nDCG@10", "note"] and cv.at["nDCG@10", "n_queries"] == len(ds.query_ids)
+    # Without the sweep option, nothing is swept.
+    off = engine.evaluate(demo, engine.EvaluationConfig(models=(a, hyb), sweep=False, bootstrap_resamples=200),
+                          db_path=db)
+    assert runs.load_run(off.run_id, db).fusion_sweep.empty
+    assert runs.delete_run(res.run_id, db)
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("SELECT count(*) FROM eval_fusion_sweep WHERE run_id = ?", [res.run_id]).fetchone() == (0,)

@@ -327,3 +327,41 @@ def test_backend_delta_lines_in_the_report(db: Path, run_ids: tuple[str, str]) -
     rep = dataclasses.replace(rep, backend_deltas={run_ids[1]: tuple(lines)})
     for text in (report.to_markdown(rep), report.to_html(rep)):
         assert "Runtime variants against the same model on torch" in text and "(openvino int8) vs torch" in text
+
+
+def test_alpha_sweep_lines_chart_and_report_always_carry_the_warning(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from lib.charts import evaluation as evcharts
+
+    db = tmp_path / "alpha.duckdb"
+    a, b = "bm25", "bm25?k1=0.9&b=0.4"
+    hyb = f"{a}+{b}#minmax:alpha=0.3"
+    rid = engine.evaluate(DEMO, engine.EvaluationConfig(models=(a, hyb), bootstrap_resamples=200), db_path=db).run_id
+    stored = runs.load_run(rid, db)
+    [line] = report.alpha_sweep_lines(stored, "nDCG@10")
+    grid = stored.fusion_sweep[(stored.fusion_sweep["kind"] == "alpha") & (stored.fusion_sweep["metric"] == "nDCG@10")]
+    best = grid.loc[grid["mean"].idxmax()]
+    own = float(grid[grid["alpha"] == 0.3]["mean"].iloc[0])
+    assert line.startswith("BM25 + BM25 (min-max fusion α=0.3): nDCG@10")
+    assert f"{own:.3f} at the run's α = 0.3" in line
+    assert f"best α on these queries {float(best['alpha']):g} → {float(best['mean']):.3f}" in line
+    assert "cross-validated" in line and "alpha picked on half A" in line
+    assert report.alpha_sweep_lines(stored, "MRR@10") == []  # not a swept metric
+    fig = evcharts.quality_vs_alpha(stored.fusion_sweep, "nDCG@10", {hyb: "hybrid"})
+    assert [t.name for t in fig.data] == ["hybrid", "hybrid · cross-validated"]
+    assert list(fig.data[0].x) == [round(i / 10, 1) for i in range(11)]
+    md = report.to_markdown(report.build_report([rid], db_path=db, with_figures=False))
+    assert "Fusion weight α swept on these queries" in md and "**Caution:** Tuning α" in md
+    html = report.to_html(report.build_report([rid], db_path=db, with_figures=False))
+    assert "Caution:</strong> Tuning α" in html
+    # The Runs page, opening the run, shows the sweep with the warning above it.
+    monkeypatch.setenv("EMS_DB", str(db))
+    at = AppTest.from_file(str(ROOT / "pages" / "runs.py"), default_timeout=120)
+    at.query_params["run"] = rid
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value == "Fusion weight α" for s in at.subheader)
+    assert any(w.value == report.ALPHA_SWEEP_WARNING for w in at.warning)
+    store.close(db)

@@ -338,6 +338,7 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
     c3.caption("Cheapest way to run each model under the Cost page's assumptions (its defaults unless you changed "
                "them there) — " + "; ".join(options) + ".")
     c4.plotly_chart(figs["dimensions"], width="stretch", key=f"{key}_fig_dims")
+    render_alpha_sweep(stored, metric, labels, key)
     st.subheader("Your data vs MTEB")
     if lb is None:
         st.info("No leaderboard data loaded, so MTEB ranks cannot be shown — load it on the Leaderboard page.")
@@ -354,6 +355,18 @@ def render_results(stored: runs.StoredRun, key: str) -> None:
                            "MTEB Retrieval": st.column_config.NumberColumn(format="%.3f")},
         )
     render_drilldown(stored, key)
+
+
+def render_alpha_sweep(stored: runs.StoredRun, metric: str, labels: dict[str, str], key: str) -> None:
+    """A score-fusion hybrid's metric over its fusion weight, always with the warning that tuning flatters."""
+    lines = report.alpha_sweep_lines(stored, metric)
+    if not lines:
+        return
+    st.subheader("Fusion weight α")
+    st.warning(report.ALPHA_SWEEP_WARNING, icon=":material/warning:")
+    st.plotly_chart(charts.quality_vs_alpha(stored.fusion_sweep, metric, labels), width="stretch",
+                    key=f"{key}_fig_alpha")
+    st.markdown("\n".join(f"- {md_plain(x)}" for x in lines))
 
 
 def render_quick_notice(stored: runs.StoredRun) -> None:

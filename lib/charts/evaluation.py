@@ -219,6 +219,52 @@ def quality_vs_dimensions(sweep: pd.DataFrame, metric: str, labels: dict[str, st
     return fig
 
 
+def quality_vs_alpha(fusion_sweep: pd.DataFrame, metric: str, labels: dict[str, str] | None = None) -> go.Figure:
+    """A score-fusion hybrid's metric against its fusion weight α, with 95 % CIs.
+
+    Args:
+        fusion_sweep: Rows (``model``, ``kind``, ``alpha``, ``metric``, ``mean``, ``ci_low``,
+            ``ci_high``) from the engine's fusion sweep; ``kind == "cross-validated"`` rows are
+            drawn as a dotted line (α picked on one half of the queries, scored on the other).
+        metric: Which metric to plot.
+        labels: Display label per model spec.
+
+    Returns:
+        The figure (α = 0: only the other systems; α = 1: only the first).
+    """
+    title = f"{metric} vs fusion weight α"
+    d = fusion_sweep[fusion_sweep["metric"] == metric] if not fusion_sweep.empty else fusion_sweep
+    if d.empty:
+        return _empty(title, "No score-fusion hybrid in this run (min-max or z-score), or the sweep was off")
+    labels = labels or {}
+    fig = go.Figure()
+    for i, (model, sub) in enumerate(d.groupby("model", sort=False)):
+        name = labels.get(str(model), str(model))
+        line = sub[sub["kind"] == "alpha"].sort_values("alpha")
+        err = _err(line.rename(columns={"ci_low": "low", "ci_high": "high"}))
+        fig.add_trace(go.Scatter(
+            x=line["alpha"], y=line["mean"], error_y=err, mode="lines+markers", name=name,
+            line={"color": style.colour(i)},
+            hovertemplate=f"<b>{name}</b><br>α = %{{x:.1f}}<br>{metric} %{{y:.3f}}<extra></extra>",
+        ))
+        cv = sub[sub["kind"] == "cross-validated"]
+        if not cv.empty:
+            y = float(cv["mean"].iloc[0])
+            fig.add_trace(go.Scatter(
+                x=[0.0, 1.0], y=[y, y], mode="lines", name=f"{name} · cross-validated",
+                line={"color": style.colour(i), "dash": "dot"},
+                hovertemplate=f"<b>{name}</b><br>cross-validated {metric} {y:.3f}<extra></extra>",
+            ))
+    fig.update_layout(
+        title=title,
+        xaxis={"title": "α: weight of the first system (the others share 1 − α)", "range": [-0.05, 1.05],
+               "dtick": 0.1},
+        yaxis={"title": metric},
+        **{**style.LAYOUT, "legend": style.legend_below(-0.3), "height": 420},
+    )
+    return fig
+
+
 def rank_comparison(df: pd.DataFrame, metric: str) -> go.Figure:
     """Slope chart: each model's rank on MTEB retrieval beside its rank on your data.
 

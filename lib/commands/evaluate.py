@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from lib import csvsafe, store, team
     from lib.errors import UserError
     from lib.evaluation import datasets, engine, quick
+    from lib.evaluation.fusion import ALPHA_SWEEP_WARNING
 
     if not args.quick and (args.quick_size is not None or args.quick_pool):
         raise UserError("--quick-size and --quick-pool need --quick")
@@ -134,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
             # Per model: token lengths under its tokenizer, the share cut off at its limit, chunks.
             "truncation": {m.info.spec: dataclasses.asdict(m.truncation) for m in result.models},
         }
+        swept = {m.info.spec: m.fusion_sweep.to_dict(orient="records") for m in result.models
+                 if not m.fusion_sweep.empty}
+        if swept:  # score-fusion hybrids over their weight α, with the caution that goes with it
+            out["fusion_sweep"] = swept
+            out["fusion_sweep_warning"] = ALPHA_SWEEP_WARNING
         if qinfo is not None:
             out["quick"] = {**qinfo.to_record(), "label": quick.label(qinfo)}
         if judged is not None:
@@ -166,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(result: Any) -> None:
     from lib.evaluation.chunking import describe
+    from lib.evaluation.fusion import ALPHA_SWEEP_WARNING
 
     summary = result.summary
     metrics = list(dict.fromkeys(summary["metric"]))
@@ -200,6 +207,19 @@ def _print_table(result: Any) -> None:
     print("cut off at the model's input limit:")
     for mr in result.models:
         print(f"  {mr.info.spec}: {describe(mr.truncation)}")
+    for mr in result.models:
+        sw = mr.fusion_sweep
+        if sw.empty:
+            continue
+        metric = f"nDCG@{result.config.k}"
+        grid = sw[(sw["kind"] == "alpha") & (sw["metric"] == metric)]
+        print(f"fusion weight α of {mr.info.spec} ({metric}): "
+              + ", ".join(f"{a:g}: {v:.4f}" for a, v in zip(grid["alpha"], grid["mean"], strict=True)))
+        cv = sw[(sw["kind"] == "cross-validated") & (sw["metric"] == metric)]
+        if not cv.empty:
+            c = cv.iloc[0]
+            print(f"  cross-validated: {c['mean']:.4f} [{c['ci_low']:.3f}, {c['ci_high']:.3f}] ({c['note']})")
+        print(f"  caution: {ALPHA_SWEEP_WARNING}")
     for metric, groups in result.groups.items():
         if len(specs) > 1:
             print(f"not separable on {metric}: " + " > ".join("{" + ", ".join(g) + "}"

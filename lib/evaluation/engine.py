@@ -170,6 +170,7 @@ class ModelRun:
         sweep: Rows (dim, precision, index_bytes, metric, mean, ci_low, ci_high).
         truncation: Token lengths of the corpus under the model's tokenizer and what its limit
             cuts off (and the chunks, if chunked).
+        fusion_sweep: A score-fusion hybrid's metrics over the fusion weight (:func:`_alpha_sweep`).
     """
 
     info: models.ModelInfo
@@ -179,6 +180,7 @@ class ModelRun:
     cost: CostOfUse
     sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
     truncation: chunking.Truncation = field(default_factory=chunking.Truncation)
+    fusion_sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -755,8 +757,44 @@ def _run_hybrid(spec: hybrid.HybridSpec, parts: Sequence[ModelRun], ds: Dataset,
         cache_hits=sum(x.cache_hits for x in c), cache_misses=sum(x.cache_misses for x in c),
     )
     truncation = chunking.combine(list(zip(spec.components, (p.truncation for p in parts), strict=True)))
+    swept = _alpha_sweep(spec, parts, ds, cfg) if cfg.sweep and spec.method != "rrf" else pd.DataFrame()
     return ModelRun(fusion.hybrid_info(spec, [p.info for p in parts]), per_query, idx, scores, cost,
-                    truncation=truncation)
+                    truncation=truncation, fusion_sweep=swept)
+
+
+def _alpha_sweep(spec: hybrid.HybridSpec, parts: Sequence[ModelRun], ds: Dataset,
+                 cfg: EvaluationConfig) -> pd.DataFrame:
+    """The hybrid's headline metrics at every fusion weight of :data:`fusion.ALPHAS`, with CIs.
+
+    Re-fused from the same component rankings (no encoding). Each metric also gets a
+    ``cross-validated`` row: alpha picked on half the queries and scored on the other half,
+    both ways (:func:`lib.evaluation.fusion.cross_validated`), because the best alpha of a sweep
+    on the evaluation queries is an optimistic estimate of what tuning gives.
+    """
+    k_ret = max(cfg.retrieve_k, cfg.k)
+    rankings = [(p.topk_idx, p.topk_scores) for p in parts]
+    headline = [f"nDCG@{cfg.k}", f"Recall@{cfg.k}"]
+    per_alpha: dict[str, dict[float, np.ndarray]] = {m: {} for m in headline}
+    rows: list[dict[str, Any]] = []
+    for alpha in fusion.ALPHAS:
+        idx, scores = fusion.fuse(fusion.with_alpha(spec, alpha), rankings, ds.query_ids, ds.doc_ids, k_ret)
+        pq = score_top_k(ds, idx, scores, cfg.k)
+        for m in headline:
+            values = pq[m].to_numpy()
+            per_alpha[m][alpha] = values
+            ci = metrics.bootstrap_ci(values, n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence,
+                                      seed=cfg.seed)
+            rows.append({"kind": "alpha", "alpha": alpha, "metric": m, "mean": ci.mean, "ci_low": ci.low,
+                         "ci_high": ci.high, "n_queries": len(values), "note": None})
+    if len(ds.query_ids) >= 2:
+        for m in headline:
+            held_out, (a, b) = fusion.cross_validated(per_alpha[m], seed=cfg.seed)
+            ci = metrics.bootstrap_ci(held_out, n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence,
+                                      seed=cfg.seed)
+            rows.append({"kind": "cross-validated", "alpha": None, "metric": m, "mean": ci.mean, "ci_low": ci.low,
+                         "ci_high": ci.high, "n_queries": len(held_out),
+                         "note": f"alpha picked on half A: {a:g}, on half B: {b:g}"})
+    return pd.DataFrame(rows)
 
 
 def _run_rerank(
@@ -820,7 +858,7 @@ def _tables(
     ds: Dataset, cfg: EvaluationConfig, model_runs: list[ModelRun],
     summary: pd.DataFrame, pairs: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
-    model_rows, qm, topk, sweep = [], [], [], []
+    model_rows, qm, topk, sweep, fusion_sweep = [], [], [], [], []
     for pos, mr in enumerate(model_runs):
         label = mr.info.spec
         c = mr.cost
@@ -841,6 +879,8 @@ def _tables(
         }))
         if not mr.sweep.empty:
             sweep.append(mr.sweep.assign(model=label))
+        if not mr.fusion_sweep.empty:
+            fusion_sweep.append(mr.fusion_sweep.assign(model=label))
     return {
         "eval_run_models": pd.DataFrame(model_rows),
         "eval_summary": summary,
@@ -848,6 +888,7 @@ def _tables(
         "eval_topk": pd.concat(topk, ignore_index=True),
         "eval_pairs": pairs,
         "eval_sweep": pd.concat(sweep, ignore_index=True) if sweep else pd.DataFrame(),
+        "eval_fusion_sweep": pd.concat(fusion_sweep, ignore_index=True) if fusion_sweep else pd.DataFrame(),
     }
 
 

@@ -10,9 +10,10 @@ evaluation's retrieval depth, not only its top 10.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -69,6 +70,87 @@ def fuse(
         for c, (d, s) in enumerate(ranked):
             out_idx[r, c], out_sc[r, c] = position[d], s
     return out_idx, out_sc
+
+
+#: Said wherever a fusion weight sweep is shown.
+ALPHA_SWEEP_WARNING = (
+    "Tuning α on the queries you evaluate on flatters the result: the best point of the sweep is an "
+    "optimistic estimate, and its confidence interval does not cover the choice itself. Quote the "
+    "cross-validated figure (α picked on one half of the queries, scored on the other half), or choose α "
+    "on other queries and keep it fixed here."
+)
+
+#: The fusion weights a sweep tries (the first system's weight; the others share the rest).
+ALPHAS: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
+
+
+def with_alpha(spec: HybridSpec, alpha: float) -> HybridSpec:
+    """The same score-fusion hybrid with the first system's weight set to ``alpha``.
+
+    Args:
+        spec: A min-max or z-score hybrid.
+        alpha: The first system's weight in [0, 1]; the others share ``1 - alpha`` equally.
+
+    Returns:
+        The hybrid with those weights (its spec text names the weight).
+
+    Raises:
+        ValueError: For RRF (it has no weights) or an alpha outside [0, 1].
+    """
+    if spec.method == "rrf":
+        raise ValueError("RRF has no fusion weight to sweep")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    rest = (1.0 - alpha) / (len(spec.components) - 1)
+    text = f"{'+'.join(spec.components)}#{spec.method}:alpha={alpha:g}"
+    return dataclasses.replace(spec, spec=text, weights=(alpha, *([rest] * (len(spec.components) - 1))))
+
+
+def pick_alpha(means: Mapping[float, float]) -> float:
+    """The alpha with the best mean; among equal bests the one nearest 0.5 (then the smaller).
+
+    Args:
+        means: Alpha → mean metric.
+
+    Returns:
+        The chosen alpha.
+    """
+    best = max(means.values())
+    return min((a for a, m in means.items() if m == best), key=lambda a: (round(abs(a - 0.5), 9), a))
+
+
+def cross_validated(per_alpha: Mapping[float, np.ndarray], seed: int = 0) -> tuple[np.ndarray, tuple[float, float]]:
+    """What tuning alpha is worth on queries it was not tuned on: two-fold cross-validation.
+
+    The queries are split at random into two halves; alpha is picked (:func:`pick_alpha`) on
+    one half and the other half is scored at it, then the other way round. The result holds
+    every query once, each scored at an alpha chosen without it — an honest estimate, unlike
+    the best point of the sweep.
+
+    Args:
+        per_alpha: Alpha → per-query metric values (same query order for every alpha).
+        seed: The split's seed.
+
+    Returns:
+        (per-query held-out values in the original query order, (alpha picked on half A, on half B)).
+
+    Raises:
+        ValueError: With fewer than two queries or no alphas.
+    """
+    if not per_alpha:
+        raise ValueError("no alphas")
+    n = len(next(iter(per_alpha.values())))
+    if n < 2:
+        raise ValueError("cross-validation needs at least two queries")
+    order = np.random.default_rng(seed).permutation(n)
+    halves = (np.sort(order[: n // 2]), np.sort(order[n // 2:]))
+    out = np.empty(n, dtype=np.float64)
+    picked = []
+    for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        a = pick_alpha({al: float(np.mean(v[train])) for al, v in per_alpha.items()})
+        out[test] = np.asarray(per_alpha[a])[test]
+        picked.append(a)
+    return out, (picked[0], picked[1])
 
 
 def hybrid_info(spec: HybridSpec, parts: Sequence[ModelInfo]) -> ModelInfo:

@@ -33,7 +33,7 @@ import os
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ _RESULT_TABLES = (
     "eval_topk",
     "eval_pairs",
     "eval_sweep",
+    "eval_fusion_sweep",
 )
 _COLUMNS: dict[str, list[str]] = {
     "eval_run_models": [
@@ -70,6 +71,9 @@ _COLUMNS: dict[str, list[str]] = {
                    "p_value", "n_queries"],
     "eval_sweep": ["run_id", "model", "dim", "precision", "index_bytes", "metric", "mean",
                    "ci_low", "ci_high"],
+    # 0010: a score-fusion hybrid's metrics over its fusion weight
+    "eval_fusion_sweep": ["run_id", "model", "kind", "alpha", "metric", "mean", "ci_low", "ci_high",
+                          "n_queries", "note"],
 }
 
 
@@ -344,6 +348,8 @@ class StoredRun:
         topk: Top-k ids and scores per (model, query).
         pairs: Paired comparisons.
         sweep: Dimension × precision results.
+        fusion_sweep: Score-fusion hybrids' metrics over the fusion weight α (and the
+            cross-validated row per metric); empty for runs without one.
     """
 
     run: dict[str, Any]
@@ -353,6 +359,7 @@ class StoredRun:
     topk: pd.DataFrame
     pairs: pd.DataFrame
     sweep: pd.DataFrame
+    fusion_sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary_table(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """Wide table: one row per model, ``metric``, ``metric_low``, ``metric_high``.
@@ -426,6 +433,8 @@ def load_run(run_id: str, db_path: str | Path | None = None) -> StoredRun:
         pairs = q("SELECT * EXCLUDE (run_id) FROM eval_pairs WHERE run_id = ?")
         sweep = q("SELECT * EXCLUDE (run_id) FROM eval_sweep WHERE run_id = ?"
                   " ORDER BY model, dim, precision")
+        fusion_sweep = q("SELECT * EXCLUDE (run_id) FROM eval_fusion_sweep WHERE run_id = ?"
+                         " ORDER BY model, metric, kind, alpha")
     if long.empty:
         per_query = pd.DataFrame(columns=["model", "query_id"])
     else:
@@ -435,7 +444,7 @@ def load_run(run_id: str, db_path: str | Path | None = None) -> StoredRun:
         )
         per_query = per_query[[m for m in metric_order if m in per_query.columns]].reset_index()
         per_query.columns.name = None
-    return StoredRun(run, models, summary, per_query, topk, pairs, sweep)
+    return StoredRun(run, models, summary, per_query, topk, pairs, sweep, fusion_sweep)
 
 
 def delete_run(run_id: str, db_path: str | Path | None = None) -> bool:

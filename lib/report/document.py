@@ -87,6 +87,8 @@ class Report:
         cost_arithmetic: The recommended model's cost, step by step.
         backend_deltas: Per run id, :func:`lib.report.analysis.backend_delta_lines` (runtime variants
             such as ``minilm?backend=onnx`` against the same model on torch).
+        alpha_sweeps: Per run id, :func:`lib.report.analysis.alpha_sweep_lines` (score-fusion hybrids
+            over their fusion weight), always printed with :data:`~lib.report.analysis.ALPHA_SWEEP_WARNING`.
         runner_up: The runner-up's label ("" when none).
         reasons: Why the recommendation, why the runner-up.
         risks: Licence, stale prices, zero-shot and sample-size caveats.
@@ -121,6 +123,7 @@ class Report:
     data_warning: str = ""
     cost_arithmetic: tuple[str, ...] = ()
     backend_deltas: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    alpha_sweeps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 DEFAULT_QUESTION = "Which of these embedding models is best on our data, and what does it cost?"
@@ -308,6 +311,7 @@ def build_report(
     k = int(stored[0].run["k"])
     metric = f"nDCG@{k}"
     frames, infos, tables, sig, deltas = [], [], {}, {}, {}
+    alphas: dict[str, tuple[str, ...]] = {}
     latency = analysis.api_latency_figures()
     all_speeds: dict[str, cost.MeasuredSpeed] = {}
     for s in stored:
@@ -329,6 +333,7 @@ def build_report(
         tables[str(r["run_id"])] = analysis.metrics_display(s)
         sig[str(r["run_id"])] = tuple(analysis.significance_lines(s, metric))
         deltas[str(r["run_id"])] = tuple(analysis.backend_delta_lines(s, metric))
+        alphas[str(r["run_id"])] = tuple(analysis.alpha_sweep_lines(s, metric))
     models = pd.concat(frames, ignore_index=True)
     if len(stored) > 1:
         dup = models["label"].duplicated(keep=False)
@@ -382,6 +387,7 @@ def build_report(
         data_source=fresh.line if fresh else "No MTEB results are loaded: the comparison with MTEB is left out.",
         data_warning=fresh.warning if fresh else "", cost_arithmetic=arith,
         backend_deltas={rid: lines for rid, lines in deltas.items() if lines},
+        alpha_sweeps={rid: lines for rid, lines in alphas.items() if lines},
     )
 
 
@@ -537,6 +543,10 @@ def to_markdown(rep: Report) -> str:
         if runtime:
             out += ["Runtime variants against the same model on torch (paired test on the same queries):", ""]
             out += [f"- {md_text(x)}" for x in runtime] + [""]
+        swept = rep.alpha_sweeps.get(rid, ())
+        if swept:
+            out += ["Fusion weight α swept on these queries:", ""] + [f"- {md_text(x)}" for x in swept]
+            out += ["", f"**Caution:** {md_text(analysis.ALPHA_SWEEP_WARNING)}", ""]
     out += ["## Your data vs MTEB", "", md_text(rep.rank_sentence), ""]
     ranks = rep.ranks.rename(columns={"label": "Model", "mean": rep.metric, "your_rank": "Rank on your data",
                                       "mteb_retrieval": "MTEB(eng, v2) Retrieval", "mteb_rank": "Rank on MTEB",
@@ -671,6 +681,11 @@ def to_html(rep: Report) -> str:
         if runtime:
             parts.append("<p>Runtime variants against the same model on torch (paired test on the same queries):</p>"
                          "<ul>" + "".join(f"<li>{h(x)}</li>" for x in runtime) + "</ul>")
+        swept = rep.alpha_sweeps.get(rid, ())
+        if swept:
+            parts.append("<p>Fusion weight α swept on these queries:</p><ul>"
+                         + "".join(f"<li>{h(x)}</li>" for x in swept) + "</ul>"
+                         f"<p class='risk'><strong>Caution:</strong> {h(analysis.ALPHA_SWEEP_WARNING)}</p>")
     parts.append(f"<h2>Your data vs MTEB</h2><p>{h(rep.rank_sentence)}</p>")
     if "ranks" in charts_html:
         parts.append(f"<div class='chart'>{charts_html['ranks']}</div>")
