@@ -1110,6 +1110,43 @@ def arithmetic(row: pd.Series, a: CostAssumptions) -> list[str]:
     return lines
 
 
+def rerank_usd_per_month(
+    a: CostAssumptions, *, api: bool, seconds_per_query: float | None = None,
+    tokens_per_query: float | None = None, price_per_mtok: float | None = None,
+) -> tuple[float | None, str]:
+    """What a reranking second stage adds to a system's monthly cost, with its arithmetic.
+
+    A rerank API bills tokens: ``queries_per_month × tokens per query`` (measured in the run:
+    the query and its top-N documents) ``× price per 1M tokens``. A local cross-encoder costs
+    compute: ``queries_per_month × seconds per query`` (measured in the run) as CPU-instance hours
+    at ``cpu_usd_per_hour`` — the hours the instance spends reranking, on top of embedding.
+
+    Args:
+        a: The assumptions (queries per month, the CPU instance price).
+        api: A rerank API (else a local cross-encoder).
+        seconds_per_query: Measured reranking time per query (local).
+        tokens_per_query: Measured tokens per query (API).
+        price_per_mtok: The API's price per 1M tokens, if known.
+
+    Returns:
+        (USD per month, or None when it cannot be priced; one line saying how, or why not).
+    """
+    q = a.queries_per_month
+    if api:
+        if price_per_mtok is None or tokens_per_query is None:
+            return None, ("Reranking: not priced — a rerank API's price is not in data/pricing.csv; add "
+                          "price_per_mtok=… to its spec (e.g. >>rerank:MODEL?price_per_mtok=0.05) to price it")
+        usd = q * tokens_per_query * price_per_mtok / 1e6
+        return usd, (f"Reranking: {q:,} queries × {tokens_per_query:,.0f} tokens (measured per query: the query "
+                     f"and its top-N documents) × ${price_per_mtok:g} per 1M tokens = ${usd:,.2f}/month")
+    if seconds_per_query is None:
+        return None, "Reranking: not priced — the run did not measure its time per query"
+    hours = q * seconds_per_query / 3600
+    usd = hours * a.cpu_usd_per_hour
+    return usd, (f"Reranking on CPU: {q:,} queries × {seconds_per_query * 1000:,.1f} ms measured per query = "
+                 f"{hours:,.1f} h × ${a.cpu_usd_per_hour:g}/h ({a.cpu_name}) = ${usd:,.2f}/month of compute")
+
+
 # --- curves for charts -------------------------------------------------------------------
 
 

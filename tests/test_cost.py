@@ -397,3 +397,19 @@ def test_default_cpu_price_has_a_public_source_and_date() -> None:
         CostAssumptions(max_query_p95_ms=0)
     with pytest.raises(UserError, match="cpu usd per hour"):
         CostAssumptions(cpu_usd_per_hour=-1)
+
+
+def test_rerank_second_stage_per_month_hand_computed() -> None:
+    a = CostAssumptions()  # 1,000,000 queries/month, CPU instance m7g.large at $0.0816/h
+    # API: 1,000,000 queries × 800 tokens × $0.05 per 1M tokens = 800M tokens × $0.05/M = $40.00
+    usd, line = cost.rerank_usd_per_month(a, api=True, tokens_per_query=800, price_per_mtok=0.05)
+    assert usd == pytest.approx(40.0)
+    assert "1,000,000 queries × 800 tokens" in line and "$40.00/month" in line
+    # Local cross-encoder: 1,000,000 × 0.084 s = 84,000 s = 23.33 h × $0.0816/h = $1.904
+    usd, line = cost.rerank_usd_per_month(a, api=False, seconds_per_query=0.084)
+    assert usd == pytest.approx(84_000 / 3600 * 0.0816)
+    assert "84.0 ms measured per query = 23.3 h × $0.0816/h (m7g.large) = $1.90/month" in line
+    # An API without a price is said to be unpriced, never costed as free.
+    usd, line = cost.rerank_usd_per_month(a, api=True, tokens_per_query=800)
+    assert usd is None and "not priced" in line and "price_per_mtok" in line
+    assert cost.rerank_usd_per_month(a, api=False)[0] is None

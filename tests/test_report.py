@@ -365,3 +365,50 @@ def test_alpha_sweep_lines_chart_and_report_always_carry_the_warning(tmp_path: P
     assert any(s.value == "Fusion weight α" for s in at.subheader)
     assert any(w.value == report.ALPHA_SWEEP_WARNING for w in at.warning)
     store.close(db)
+
+
+def test_hybrid_and_reranked_systems_are_costed_as_their_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lib import cost, pricing
+    from tests.fake_rerank import FakeRerank
+
+    monkeypatch.setenv("RERANK_API_KEY", "sk-test-rerank-0000")
+    db = tmp_path / "pipe.duckdb"
+    with FakeRerank() as fake:
+        fake.set("ok")
+        priced = fake.spec(first="minilm", top_n="5", price_per_mtok="0.05")
+        unpriced = fake.spec(first="bm25+minilm", top_n="5")
+        cfg = engine.EvaluationConfig(models=("minilm", "bm25+minilm", priced, unpriced), sweep=False,
+                                      bootstrap_resamples=200)
+        res = engine.evaluate(DEMO, cfg, db_path=db)
+    stored = runs.load_run(res.run_id, db)
+    a = cost.CostAssumptions()
+    book = pricing.load_prices()
+    speeds = report.measured_speeds(stored, res.dataset)
+    mt = report.add_costs(report.model_table(stored, "nDCG@10"), book, a, speeds).set_index("model")
+    base = mt.loc["minilm"]
+    assert base["usd_per_month"] > 0
+    # BM25 + MiniLM: MiniLM's own cheapest option; BM25 runs on the search index's CPU.
+    hyb = mt.loc["bm25+minilm"]
+    assert hyb["usd_per_month"] == pytest.approx(base["usd_per_month"])
+    assert "BM25: on the search index's CPU" in hyb["cost_option"] and hyb["cost_why"].startswith("sum of its parts")
+    assert "[sentence-transformers/all-MiniLM-L6-v2]" in hyb["cost_arithmetic"]
+    # Reranked by a priced API: + queries/month × measured tokens per query × price; latency adds up.
+    ranked = next(m for m in res.models if m.info.spec == priced)
+    n_lat = cfg.latency_queries_api
+    per_query = ranked.cost.api_tokens / (len(res.dataset.query_ids) + n_lat + 1)
+    row = mt.loc[priced]
+    expect = base["usd_per_month"] + a.queries_per_month * per_query * 0.05 / 1e6
+    assert row["usd_per_month"] == pytest.approx(expect, rel=1e-4)
+    assert "Reranking: 1,000,000 queries ×" in row["cost_arithmetic"]
+    assert "rerank by fake-reranker: $" in row["cost_option"]
+    opts = json.loads(stored.models.set_index("model").at[priced, "identity"])["options"]
+    assert row["query_p95_ms_option"] == pytest.approx(base["query_p95_ms_option"] + float(opts["rerank_p95_ms"]))
+    # Reranked by an API without a price, over a hybrid first stage: the first stage's cost, the gap said.
+    row = mt.loc[unpriced]
+    assert row["usd_per_month"] == pytest.approx(base["usd_per_month"])
+    assert "the reranker is not priced" in row["cost_note"] and "reranker not included" in row["cost_arithmetic"]
+    assert "rerank by fake-reranker: not priced" in row["cost_option"]
+    # The report prices them too (the recommendation compares systems, pipelines included).
+    md = report.to_markdown(report.build_report([res.run_id], db_path=db, with_figures=False))
+    assert "rerank by fake-reranker" in md
+    store.close(db)

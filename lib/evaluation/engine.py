@@ -851,7 +851,17 @@ def _run_rerank(
         api_cost_usd=_sum_opt(costs) if costs else None, cache_hits=c.cache_hits, cache_misses=c.cache_misses,
     )
     stage("done", 1.0)
-    return ModelRun(rerank.system_info(spec, first.info, info), per_query, idx, scores, cost)
+    sys_info = rerank.system_info(spec, first.info, info)
+    # What the second stage costs per query, for the report's monthly cost (lib.report.add_costs).
+    second = {"rerank_s_per_query": f"{rerank_s / max(nq, 1):.6g}",
+              **{f"first_stage_{k}": v for k, v in first.info.options.items() if k.startswith("component_")}}
+    if p95 is not None:
+        second["rerank_p95_ms"] = f"{p95:.6g}"
+    if usage.tokens:
+        calls = nq + (n_lat + 1 if n_lat > 0 else 0)  # the batch pass, then the timed queries and their warm-up
+        second["rerank_tokens_per_query"] = f"{usage.tokens / max(calls, 1):.6g}"
+    sys_info = dataclasses.replace(sys_info, options={**sys_info.options, **second})
+    return ModelRun(sys_info, per_query, idx, scores, cost)
 
 
 def _tables(

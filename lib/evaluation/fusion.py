@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lib.evaluation.models import ModelInfo
+from lib.evaluation.models import ModelInfo, mteb_name
 from lib.evaluation.models.hybrid import METHODS, HybridSpec
 
 
@@ -168,6 +169,9 @@ def hybrid_info(spec: HybridSpec, parts: Sequence[ModelInfo]) -> ModelInfo:
         spec=spec.spec, kind="hybrid", name="+".join(p.name for p in parts), revision=revision,
         source=f"{spec.fusion_label} of " + ", ".join(p.spec for p in parts), similarity=spec.method,
         options={"fusion": spec.method, "components": ",".join(spec.components),
+                 # each part's kind and mteb name, so a report can cost the hybrid as its parts
+                 "component_kinds": json.dumps([p.kind for p in parts]),
+                 "component_mteb_names": json.dumps([mteb_name(p.kind, p.name) for p in parts]),
                  **({"k": str(spec.rrf_k)} if spec.method == "rrf" else
                     {"weights": ",".join(f"{w:g}" for w in spec.weights)})},
     )

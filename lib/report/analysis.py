@@ -79,10 +79,55 @@ def model_table(stored: runs.StoredRun, metric: str) -> pd.DataFrame:
                 "n_chunks": cut.n_chunks,
                 "truncation": chunking.describe(cut, detail=False) if cut.known else "n/a",
                 "truncation_detail": chunking.describe(cut),
+                "pipeline": _pipeline_parts(str(m.kind), getattr(m, "identity", None)),
                 "run_id": stored.run["run_id"],
             }
         )
     return pd.DataFrame(rows)
+
+
+def _pipeline_parts(kind: str, identity: object) -> dict[str, Any] | None:
+    """A hybrid's or reranked system's parts, for costing it as its parts (None: a plain model).
+
+    Returns:
+        ``{"parts": [(mteb name, kind), …], "rerank": {…} | None}``: the embedding/BM25 parts
+        (a reranked system's first stage, itself possibly a hybrid) and the second stage's measured
+        figures. None for a plain model, or a run stored before the parts were recorded.
+    """
+    if kind not in ("hybrid", "rerank") or not isinstance(identity, str):
+        return None
+    try:
+        opts = json.loads(identity).get("options") or {}
+    except (ValueError, AttributeError):
+        return None
+
+    def parts_of(prefix: str) -> list[tuple[str, str]] | None:
+        names, kinds = opts.get(f"{prefix}component_mteb_names"), opts.get(f"{prefix}component_kinds")
+        if not names or not kinds:
+            return None
+        return list(zip(json.loads(names), json.loads(kinds), strict=True))
+
+    if kind == "hybrid":
+        parts = parts_of("")
+        return {"parts": parts, "rerank": None} if parts else None
+    first_kind = str(opts.get("first_stage_kind", ""))
+    if first_kind == "hybrid":
+        parts = parts_of("first_stage_")
+        if not parts:
+            return None
+    else:
+        parts = [(mteb_name(first_kind, str(opts.get("first_stage_name", ""))), first_kind)]
+
+    def num(key: str) -> float | None:
+        try:
+            return float(opts[key]) if key in opts else None
+        except (TypeError, ValueError):
+            return None
+
+    second = {"reranker": str(opts.get("reranker", "")), "api": opts.get("reranker_kind") == "rerank-api",
+              "p95_ms": num("rerank_p95_ms"), "seconds_per_query": num("rerank_s_per_query"),
+              "tokens_per_query": num("rerank_tokens_per_query"), "price_per_mtok": num("reranker_price_per_mtok")}
+    return {"parts": parts, "rerank": second}
 
 
 def truncation_caption(stored: runs.StoredRun) -> str | None:
@@ -266,47 +311,121 @@ def add_costs(
     """
     out = models.copy()
     api_latency = api_latency_figures() if api_latency is None else api_latency
-    names = ("usd_per_month", "cost_option", "price_source", "price_url", "price_date", "price_flags", "price_stale",
-             "price_conflict", "cost_note", "cost_why", "cost_measured", "query_p95_ms_option", "meets_latency",
-             "cost_arithmetic")
-    cols: dict[str, list[Any]] = {c: [] for c in names}
+    cols: dict[str, list[Any]] = {c: [] for c in _COST_COLUMNS}
     for r in models.itertuples(index=False):
-        key = pricing.resolve_model_name(str(r.mteb_name), book.effective)
-        est = pd.DataFrame()
-        if key is not None:
-            sp = {key: speeds[str(r.mteb_name)]} if speeds and str(r.mteb_name) in speeds else None
-            est = cost.estimate_models([key], book.effective, assumptions, speeds=sp, api_latency=api_latency)
-        best, why = cost.cheapest_meeting_latency(est)
-        if best is None:
-            note = ("BM25 runs on CPU next to the search index: no embedding cost in the cost model"
-                    if r.kind == "bm25" else "no price or self-host data for this model")
-            for c in cols:
-                cols[c].append(math.nan if c in ("usd_per_month", "query_p95_ms_option") else "")
-            cols["price_stale"][-1] = cols["price_conflict"][-1] = False
-            cols["cost_note"][-1] = note
-            cols["cost_measured"][-1] = False
-            cols["meets_latency"][-1] = None
-            continue
-        rec = book.effective[str(key)]
-        cols["usd_per_month"].append(float(best["usd_per_month"]))
-        cols["cost_option"].append(str(best["option"]))
-        cols["price_source"].append(str(best["price_source"]) if best["deployment"] == "api"
-                                    else f"self-host: {best['price_source']}")
-        cols["price_url"].append(rec.source_url if best["deployment"] == "api" else "")
-        cols["price_date"].append(rec.date_checked.isoformat() if best["deployment"] == "api" else "")
-        cols["price_flags"].append(str(best["price_flags"]))
-        cols["price_stale"].append(bool(best["price_stale"]))
-        cols["price_conflict"].append(bool(best["price_conflict"]))
-        cols["cost_note"].append(str(best["notes"]))
-        cols["cost_why"].append(why)
-        cols["cost_measured"].append(bool(best["throughput_measured"]))
-        p95 = best["query_p95_ms"]
-        cols["query_p95_ms_option"].append(float(p95) if p95 is not None and pd.notna(p95) else math.nan)
-        cols["meets_latency"].append(best["meets_latency"])
-        cols["cost_arithmetic"].append("\n".join(cost.arithmetic(best, assumptions)))
+        pipe = getattr(r, "pipeline", None)
+        if isinstance(pipe, dict):
+            row = _pipeline_cost(pipe, book, assumptions, speeds, api_latency)
+        else:
+            row = _model_cost(str(r.mteb_name), str(r.kind), book, assumptions, speeds, api_latency)
+        for c in cols:
+            cols[c].append(row[c])
     for c, v in cols.items():
         out[c] = v
     return out
+
+
+_COST_COLUMNS = ("usd_per_month", "cost_option", "price_source", "price_url", "price_date", "price_flags",
+                 "price_stale", "price_conflict", "cost_note", "cost_why", "cost_measured", "query_p95_ms_option",
+                 "meets_latency", "cost_arithmetic")
+
+
+def _unpriced(note: str) -> dict[str, Any]:
+    nan_cols = ("usd_per_month", "query_p95_ms_option")
+    row: dict[str, Any] = {c: (math.nan if c in nan_cols else "") for c in _COST_COLUMNS}
+    row.update(price_stale=False, price_conflict=False, cost_note=note, cost_measured=False, meets_latency=None)
+    return row
+
+
+def _model_cost(name: str, kind: str, book: pricing.PriceBook, assumptions: cost.CostAssumptions,
+                speeds: Mapping[str, cost.MeasuredSpeed] | None,
+                api_latency: Mapping[str, tuple[float, float]]) -> dict[str, Any]:
+    """One model's cheapest option meeting the latency bound, as :func:`add_costs` columns."""
+    key = pricing.resolve_model_name(name, book.effective)
+    est = pd.DataFrame()
+    if key is not None:
+        sp = {key: speeds[name]} if speeds and name in speeds else None
+        est = cost.estimate_models([key], book.effective, assumptions, speeds=sp, api_latency=api_latency)
+    best, why = cost.cheapest_meeting_latency(est)
+    if best is None:
+        return _unpriced("BM25 runs on CPU next to the search index: no embedding cost in the cost model"
+                         if kind == "bm25" else "no price or self-host data for this model")
+    rec = book.effective[str(key)]
+    api = best["deployment"] == "api"
+    p95 = best["query_p95_ms"]
+    return {
+        "usd_per_month": float(best["usd_per_month"]), "cost_option": str(best["option"]),
+        "price_source": str(best["price_source"]) if api else f"self-host: {best['price_source']}",
+        "price_url": rec.source_url if api else "", "price_date": rec.date_checked.isoformat() if api else "",
+        "price_flags": str(best["price_flags"]), "price_stale": bool(best["price_stale"]),
+        "price_conflict": bool(best["price_conflict"]), "cost_note": str(best["notes"]), "cost_why": why,
+        "cost_measured": bool(best["throughput_measured"]),
+        "query_p95_ms_option": float(p95) if p95 is not None and pd.notna(p95) else math.nan,
+        "meets_latency": best["meets_latency"], "cost_arithmetic": "\n".join(cost.arithmetic(best, assumptions)),
+    }
+
+
+def _pipeline_cost(pipe: Mapping[str, Any], book: pricing.PriceBook, assumptions: cost.CostAssumptions,
+                   speeds: Mapping[str, cost.MeasuredSpeed] | None,
+                   api_latency: Mapping[str, tuple[float, float]]) -> dict[str, Any]:
+    """A hybrid or reranked system costed as its parts.
+
+    Each embedding part at its cheapest option, summed, plus the reranking second stage;
+    latencies add up (the parts run one after the other).
+    """
+    dense = [(n, k) for n, k in pipe["parts"] if k != "bm25"]
+    rows = [(n, _model_cost(n, k, book, assumptions, speeds, api_latency)) for n, k in dense]
+    missing = [n for n, r in rows if math.isnan(r["usd_per_month"])]
+    if missing:
+        return _unpriced(f"not priced: no price or self-host data for its part {', '.join(missing)}")
+    lexical = len(dense) < len(pipe["parts"])
+    second = pipe.get("rerank")
+    rerank_usd, rerank_line = (None, "")
+    if second is not None:
+        rerank_usd, rerank_line = cost.rerank_usd_per_month(
+            assumptions, api=bool(second["api"]), seconds_per_query=second["seconds_per_query"],
+            tokens_per_query=second["tokens_per_query"], price_per_mtok=second["price_per_mtok"])
+    usd = sum(float(r["usd_per_month"]) for _, r in rows) + (rerank_usd or 0.0)
+    p95s = [r["query_p95_ms_option"] for _, r in rows]
+    if second is not None:
+        p95s.append(second["p95_ms"] if second["p95_ms"] is not None else math.nan)
+    p95 = math.nan if any(math.isnan(float(x)) for x in p95s) else float(sum(p95s))
+    options = [f"{n.split('/')[-1]}: {r['cost_option']}" for n, r in rows]
+    if lexical:
+        options.append("BM25: on the search index's CPU (no embedding cost)")
+    if second is not None:
+        options.append(f"rerank by {second['reranker']}: " + (f"${rerank_usd:,.2f}/month" if rerank_usd is not None
+                                                             else "not priced"))
+    notes = [str(r["cost_note"]) for _, r in rows if r["cost_note"]]
+    if second is not None and rerank_usd is None:
+        notes.append("the reranker is not priced: the total excludes it")
+    arithmetic = []
+    for n, r in rows:
+        arithmetic.append(f"[{n}]")
+        arithmetic += str(r["cost_arithmetic"]).splitlines()
+    if rerank_line:
+        arithmetic.append(rerank_line)
+    arithmetic.append(f"System total (sum of its parts): ${usd:,.2f}/month" + ("" if rerank_usd is not None
+                                                                               or second is None
+                                                                               else ", reranker not included"))
+    if not math.isnan(p95):
+        verdict = "meets" if p95 <= assumptions.max_query_p95_ms else "misses"
+        arithmetic.append(f"System query latency: p95 ≤ {p95:,.1f} ms (its stages one after the other) — {verdict} "
+                          f"the bound p95 ≤ {assumptions.max_query_p95_ms:g} ms")
+    return {
+        "usd_per_month": usd, "cost_option": " + ".join(options),
+        "price_source": "; ".join(str(r["price_source"]) for _, r in rows),
+        "price_url": " ".join(str(r["price_url"]) for _, r in rows if r["price_url"]),
+        "price_date": min((str(r["price_date"]) for _, r in rows if r["price_date"]), default=""),
+        "price_flags": " ".join(str(r["price_flags"]) for _, r in rows if r["price_flags"]),
+        "price_stale": any(bool(r["price_stale"]) for _, r in rows),
+        "price_conflict": any(bool(r["price_conflict"]) for _, r in rows),
+        "cost_note": "; ".join(notes), "cost_why": "sum of its parts, each at its cheapest option that meets the bound",
+        "cost_measured": all(bool(r["cost_measured"]) for _, r in rows),
+        "query_p95_ms_option": p95,
+        "meets_latency": None if math.isnan(p95) else bool(p95 <= assumptions.max_query_p95_ms),
+        "cost_arithmetic": "\n".join(arithmetic),
+    }
 
 
 def _machine_words(env: Mapping[str, Any]) -> str:
