@@ -198,3 +198,28 @@ def test_alpha_sweep_of_a_score_fusion_equals_an_independent_computation(tmp_pat
 
     with duckdb.connect(str(db)) as con:
         assert con.execute("SELECT count(*) FROM eval_fusion_sweep WHERE run_id = ?", [res.run_id]).fetchone() == (0,)
+
+
+def test_rrf_of_bm25_and_minilm_on_the_demo_equals_rrf_by_list_position(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # BM25 gives several demo documents the same score; each list's order among them is the engine's
+    # (trec_eval's tie order). RRF must use exactly that order: ranx re-ranks tied scores its own way
+    # (32 of the demo's 40 queries came out different before its input became rank scores).
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parent.parent / "data" / "demo"
+    res = engine.evaluate(demo, engine.EvaluationConfig(models=("bm25", "minilm", "bm25+minilm"), sweep=False,
+                                                        bootstrap_resamples=200), db_path=tmp_path / "t.duckdb")
+    by, ds = {m.info.spec: m for m in res.models}, res.dataset
+    assert any(len(set(row[:50].tolist())) < 50 for row in by["bm25"].topk_scores)  # the ties are there
+    own: dict[str, dict[str, float]] = {}
+    for r, q in enumerate(ds.query_ids):
+        fused: dict[str, float] = {}
+        for comp in ("bm25", "minilm"):
+            for rank, j in enumerate(by[comp].topk_idx[r]):
+                fused[ds.doc_ids[int(j)]] = fused.get(ds.doc_ids[int(j)], 0.0) + 1.0 / (60 + rank + 1)
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:100]
+        assert [ds.doc_ids[int(j)] for j in by["bm25+minilm"].topk_idx[r]] == [d for d, _ in ranked], q
+        own[q] = dict(ranked)
+    ev = pytrec_eval.RelevanceEvaluator(ds.qrels, {"ndcg_cut.10"}).evaluate(own)
+    got = res.summary.set_index(["model", "metric"]).loc[("bm25+minilm", "nDCG@10"), "mean"]
+    assert got == pytest.approx(np.mean([ev[q]["ndcg_cut_10"] for q in ds.query_ids]), abs=1e-12)

@@ -31,6 +31,11 @@ def _run(query_ids: Sequence[str], doc_ids: Sequence[str], idx: np.ndarray, scor
     })
 
 
+def _rank_scores(idx: np.ndarray) -> np.ndarray:
+    """−1, −2, −3, … per row: scores whose order is the list's own, with no ties."""
+    return np.broadcast_to(-np.arange(1, idx.shape[1] + 1, dtype=np.float64), idx.shape)
+
+
 def fuse(
     spec: HybridSpec,
     rankings: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -53,8 +58,13 @@ def fuse(
     """
     from ranx import fuse as ranx_fuse
 
-    runs = [_run(query_ids, doc_ids, idx, sc) for idx, sc in rankings]
     norm, method = METHODS[spec.method]
+    if method == "rrf":
+        # RRF reads only ranks. Each list's own order is its ranking (score ties already in trec_eval's
+        # order); ranx would re-rank tied scores its own way, so it gets strictly falling rank scores.
+        runs = [_run(query_ids, doc_ids, idx, _rank_scores(idx)) for idx, _sc in rankings]
+    else:
+        runs = [_run(query_ids, doc_ids, idx, sc) for idx, sc in rankings]
     params = {"k": spec.rrf_k} if method == "rrf" else {"weights": list(spec.weights)}
     with warnings.catch_warnings():
         # ranx's RRF kernel casts its typed-dict sizes (uint64 → int64): harmless, but numba says so.
