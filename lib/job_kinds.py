@@ -111,3 +111,67 @@ def _evaluate(params: Mapping[str, Any], inputs: Mapping[str, Any], ctx: jobs.Jo
 
 
 jobs.register("evaluate", _evaluate)
+
+
+# --------------------------------------------------------------------------- labelling jobs
+
+
+def judge_params(set_id: str, model: str, only_judged_by: str | None, limit: int) -> dict[str, Any]:
+    """What an LLM-judging job runs: the set, the chat model spec, which pairs, at most how many."""
+    return {"set_id": set_id, "model": model, "only_judged_by": only_judged_by, "limit": int(limit)}
+
+
+def _llm_judge(params: Mapping[str, Any], inputs: Mapping[str, Any], ctx: jobs.JobContext) -> str:
+    """Grade the set's pairs with a chat model; each answer is stored as it comes (Cancel keeps those)."""
+    from lib.labelling import chat, llm_judge
+
+    set_id = str(params["set_id"])
+    ctx.set_result(set_id)
+    ctx.progress("choosing the pairs to grade", 0.0)
+    spec = chat.resolve_chat(str(params["model"]))
+    # Chosen when the job runs, not when it was submitted: pairs graded meanwhile are not sent again.
+    pairs = llm_judge.pairs_to_judge(ctx.db_path, set_id, llm_judge.default_judge_name(spec),
+                                     only_judged_by=params.get("only_judged_by"), limit=int(params["limit"]))
+    rep = llm_judge.judge_pairs(ctx.db_path, set_id, str(params["model"]), pairs=pairs,
+                                api_key=inputs.get("api_key"), progress=ctx.progress)
+    ctx.output = rep
+    cost = "unknown" if rep.cost_usd is None else f"${rep.cost_usd:.4f}"
+    ctx.note(f"{rep.judged:,} judged · {rep.requests:,} requests · {rep.cache_hits:,} from the cache · cost {cost}"
+             + (f" · {len(rep.unparsed)} answers without a score (not stored)" if rep.unparsed else ""))
+    return set_id
+
+
+def synth_params(coll: Any, model: str, n: int, prompt: str, name: str) -> dict[str, Any]:
+    """What a synthetic-question job runs: the documents (source and fingerprint), model, count, prompt."""
+    return {"collection": {"source": coll.source, "fingerprint": coll.fingerprint, "name": coll.name},
+            "model": model, "n": int(n), "prompt": prompt, "name": name}
+
+
+def _synth(params: Mapping[str, Any], inputs: Mapping[str, Any], ctx: jobs.JobContext) -> str:
+    """Write synthetic questions into a new set; nothing is stored unless every request succeeds."""
+    from lib.evaluation import datasets
+    from lib.labelling import synth
+
+    coll = inputs.get("collection")
+    if coll is None:  # Run again: read the documents again, and refuse if they changed
+        ctx.progress("loading the documents again", 0.0)
+        src = params["collection"]
+        try:
+            coll = datasets.load_collection(src["source"], folder_queries=False)
+        except (UserError, OSError) as exc:
+            raise UserError(f"the documents of this job cannot be read again ({exc}); start again") from None
+        if coll.fingerprint != src["fingerprint"]:
+            raise UserError(f"the documents at {src['source']} changed since this job was submitted; start again")
+    rep = synth.generate(coll, str(params["model"]), n=int(params["n"]), prompt=str(params["prompt"]),
+                         db=ctx.db_path, name=params.get("name") or None, api_key=inputs.get("api_key"),
+                         progress=ctx.progress, user_id=getattr(inputs.get("viewer"), "user_id", None))
+    ctx.output = rep
+    assert rep.set_id is not None  # only a dry run has none
+    ctx.set_result(rep.set_id)
+    ctx.note(f"{rep.queries:,} questions written · {rep.requests:,} requests"
+             + (f" · {len(rep.skipped)} answers held no question" if rep.skipped else ""))
+    return rep.set_id
+
+
+jobs.register("llm_judge", _llm_judge)
+jobs.register("synth", _synth)

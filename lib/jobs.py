@@ -202,6 +202,16 @@ class JobContext:
             self._last_write = now
             self._write()
 
+    def note(self, line: str) -> None:
+        """Add one line to the job's log now (a result to show, e.g. what an LLM judging run did).
+
+        Args:
+            line: Plain text.
+        """
+        self._log.append(line)
+        del self._log[:-MAX_LOG_LINES]
+        self._write()
+
     def _write(self) -> None:
         with store.connect(self.db_path) as cur:
             cur.execute(

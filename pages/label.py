@@ -36,6 +36,7 @@ st.caption(
 )
 sets = tm.label_sets()  # this person's sets and the ones shared with the team
 ids = [NEW, *map(str, sets["set_id"])]
+lab.render_job_panel(NEXT_SET, "synth")  # synthetic questions being written (a background job)
 if NEXT_SET in ss:
     ss[SET] = ss.pop(NEXT_SET)
 elif SET not in ss or ss[SET] not in ids:  # a reload or a shared link: the URL names the set
@@ -143,9 +144,8 @@ if set_id == NEW:
                 try:
                     st.info(lab.synth_estimate(coll, model.strip(), n, prompt).describe() + " — nothing sent yet.")
                     if st.button(f"Write {n} questions", key="lab_syn_go", type="primary"):
-                        report = lab.synth_run(coll, model.strip(), n, prompt, name.strip(), key)
+                        lab.synth_submit(coll, model.strip(), n, prompt, name.strip(), key)  # a background job
                         ss.pop(COLLECTION, None)
-                        ss[NEXT_SET] = report.set_id
                         st.rerun()
                 except UserError as exc:
                     st.error(md_plain(exc))
@@ -212,13 +212,11 @@ with st.expander("Let a chat model grade pairs (UMBRELA prompt, one pair per req
             pairs, est = lab.llm_todo(set_id, model.strip(), person if scope == "agreement" else None, limit)
             st.info(est.describe() + " — nothing sent yet.")
             if st.button(f"Grade {len(pairs):,} pairs", key="lab_llm_go", type="primary", disabled=pairs.empty):
-                rep = lab.llm_run(set_id, model.strip(), pairs, key)
-                cost = "unknown" if rep.cost_usd is None else f"${rep.cost_usd:.4f}"
-                st.success(f"{rep.judged:,} judged · {rep.requests:,} requests · {rep.cache_hits:,} from the cache · "
-                           f"cost {cost}" + (f" · {len(rep.unparsed)} answers without a score (not stored)"
-                                             if rep.unparsed else ""))
+                lab.llm_submit(set_id, model.strip(), person if scope == "agreement" else None, limit, len(pairs), key)
+                st.rerun()  # a background job: its panel below follows it
         except UserError as exc:
             st.error(md_plain(exc))
+    lab.render_job_panel(NEXT_SET, "llm_judge")  # the LLM judging job, while it runs and after
     st.caption("People decide over LLM grades wherever both graded a pair; check the agreement below before "
                "letting the LLM grade the rest.")
 

@@ -240,3 +240,36 @@ def test_the_cli_runs_the_same_job_code_in_the_foreground(tmp_path: Path) -> Non
     assert [(j.kind, j.status, j.result_ref) for j in listed] == [("evaluate", "done", run_id)]
     assert listed[0].log and listed[0].log[-1] == "done"
     store.close(db)
+
+
+def test_synthetic_questions_and_llm_judging_run_as_jobs_and_run_again_reads_the_documents_again(
+    tmp_path: Path, db: Path, runner: jobs.JobRunner
+) -> None:
+    from lib.labelling import store as lstore
+    from lib.labelling import synth
+    from tests.fake_chat import FakeChat
+
+    corpus = tmp_path / "kb.jsonl"
+    corpus.write_text((DEMO / "corpus.jsonl").read_text())
+    coll = datasets.load_collection(corpus, folder_queries=False)
+    with FakeChat() as fake:
+        model = fake.spec()
+        params = job_kinds.synth_params(coll, model, 3, synth.DEFAULT_PROMPT, "kb")
+        first = finished(db, runner.submit("synth", params, title="synth", inputs={"collection": coll}))
+        assert first.status == "done", first.error
+        assert "3 questions written" in first.log[-1]
+        sid = str(first.result_ref)
+        assert lstore.get_set(db, sid).n_synthetic == 3
+        # LLM judging of the set's pairs: its pairs are chosen when it runs; the note says what it did.
+        judged = finished(db, runner.submit("llm_judge", job_kinds.judge_params(sid, model, None, 2), title="judge"))
+        assert judged.status == "done" and judged.log[-1].startswith("2 judged")
+        assert len(lstore.latest_judgements(db, sid, ["llm:fake-chat"])) == 2
+        # Run again has no collection in memory: it reads the file again …
+        again = finished(db, runner.run_again(first.job_id))
+        assert again.status == "done" and again.result_ref != first.result_ref
+        # … and refuses when the documents changed meanwhile, storing nothing.
+        corpus.write_text(corpus.read_text().replace("Northwind", "Southwind", 1))
+        n_sets = len(lstore.list_sets(db))
+        changed = finished(db, runner.run_again(first.job_id))
+        assert changed.status == "failed" and "changed since this job was submitted" in (changed.error or "")
+        assert len(lstore.list_sets(db)) == n_sets

@@ -184,8 +184,14 @@ def test_upload_and_synthetic_queries_then_llm_agreement(db: Path) -> None:
         at.button(key="lab_syn_go").click()
         at.run()
         _no_errors(at)
+        # A background job (lib/jobs.py): the click returns at once; the next run opens the new set.
+        [job] = [j for j in wait_for_jobs(db) if j.kind == "synth"]
+        assert job.status == "done" and "4 questions written" in job.log[-1]
+        at.run()
+        _no_errors(at)
         assert fake.calls == 4
         sid = at.session_state["lab_set"]
+        assert sid == job.result_ref
         info = lstore.get_set(db, sid)
         assert info.n_synthetic == 4 and info.query_source == "synthetic"
         assert any("4 of 4 queries are synthetic" in w.value for w in at.warning)
@@ -209,6 +215,11 @@ def test_upload_and_synthetic_queries_then_llm_agreement(db: Path) -> None:
         at.button(key="lab_llm_go").click()
         at.run()
         _no_errors(at)
+        [job] = [j for j in wait_for_jobs(db) if j.kind == "llm_judge"]
+        assert job.status == "done" and job.log[-1].startswith("3 judged · 3 requests")
+        at.run()
+        _no_errors(at)
+        assert any("LLM judging of 3 pair(s)" in m.value and "done" in m.value for m in at.markdown)
         assert fake.calls == 3
         llm = lstore.latest_judgements(db, sid, ["llm:fake-chat"])
         bobs = lstore.latest_judgements(db, sid, ["bob"])

@@ -9,7 +9,7 @@ the URL (``?job=…``), so a reload follows it again.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -126,8 +126,13 @@ def _describe(job: jobs.Job) -> str:
     return {"done": "Done", "cancelled": "Cancelled", "interrupted": "Interrupted", "failed": "Failed"}[job.status]
 
 
-def render_job(job_id: str, *, key: str) -> jobs.Job | None:
+def render_job(job_id: str, *, key: str, follow_again: Callable[[str], None] | None = None) -> jobs.Job | None:
     """Draw one job's status, progress, log and buttons (Cancel while active, Run again after).
+
+    Args:
+        job_id: The job.
+        key: Widget key prefix.
+        follow_again: Called with the new job's id after Run again (default: the Evaluate page follows it).
 
     Returns:
         The job as read now (None if it does not exist).
@@ -162,7 +167,7 @@ def render_job(job_id: str, *, key: str) -> jobs.Job | None:
             except Exception as exc:  # a UserError explains itself; anything else is shown, not raised
                 box.error(md_plain(str(exc)))
             else:
-                follow(new_id)
+                (follow_again or follow)(new_id)
                 st.rerun()
     if job.log:
         with box.expander("Log", expanded=False):

@@ -16,14 +16,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from lib import job_kinds, jobs
 from lib.errors import UserError
 from lib.evaluation import datasets, uploads
 from lib.fmt import md_plain
 from lib.labelling import agreement, chat, export, llm_judge, synth
 from lib.labelling import pool as lpool
 from lib.labelling import store as lstore
-from ui import data
+from ui import data, state
 from ui import evaluation as ev
+from ui import jobs as ui_jobs
 from ui import team as tm
 
 SKIPPED_DOCS = "lab_skipped_docs"  # {(set, judge, query, doc)} passed over in this session
@@ -111,12 +113,65 @@ def synth_estimate(coll: datasets.Collection, model: str, n: int, prompt: str) -
     return synth.estimate(model, synth.sample_documents(coll, n), synth.check_prompt(prompt))
 
 
-def synth_run(coll: datasets.Collection, model: str, n: int, prompt: str, name: str,
-              api_key: str | None) -> synth.SynthReport:
-    """Write the synthetic questions (a new set; nothing stored if a request fails)."""
-    return _with_progress(f"Writing {n} synthetic question(s) with {model.split('?')[0]}",
-                          lambda p: synth.generate(coll, model, n=n, prompt=prompt, db=db(), name=name or None,
-                                                   api_key=api_key, progress=p, user_id=tm.viewer().user_id))
+def synth_submit(coll: datasets.Collection, model: str, n: int, prompt: str, name: str,
+                 api_key: str | None) -> str:
+    """Queue a job writing the synthetic questions (a new set; nothing stored if a request fails).
+
+    The model spec is checked now (a typo is an instant message); the job runs in the server
+    process, so leaving or reloading the page does not stop it. Returns the job id (followed).
+    """
+    chat.resolve_chat(model)
+    who = tm.viewer()
+    jobs.check_limit(db(), who.user_id, who.max_jobs)
+    job_id = ui_jobs.runner().submit(
+        "synth", job_kinds.synth_params(coll, model, n, prompt, name),
+        title=f"Write {n} synthetic question(s) with {model.split('?')[0]} for {coll.name}",
+        inputs={"collection": coll, "api_key": api_key, "viewer": who}, user_id=who.user_id)
+    follow_job(job_id)
+    return job_id
+
+
+def follow_job(job_id: str) -> None:
+    """Follow a labelling job on the Label page (its panel polls until it ends)."""
+    st.session_state[state.LAB_JOB] = job_id
+    st.session_state.pop(_HANDLED, None)
+
+
+_HANDLED = "lab_job_handled"  # the finished job whose result the page already took (a new set opened)
+
+
+def render_job_panel(next_set_key: str, kind: str) -> None:
+    """The followed labelling job, where the page asks for its kind (``synth`` or ``llm_judge``).
+
+    Polled while it runs; when a synthetic-questions job is done, its new set is opened
+    (``next_set_key``); a finished job stays shown, with its log, until the next one.
+    """
+    ss = st.session_state
+    job_id = ss.get(state.LAB_JOB)
+    if not job_id:
+        return
+    job = jobs.get_job(job_id, db())
+    if job is None:
+        ss.pop(state.LAB_JOB, None)
+        return
+    if job.kind != kind:
+        return
+    if job.active:
+        @st.fragment(run_every=ui_jobs.POLL_S)
+        def panel() -> None:
+            if ss.get(state.LAB_JOB) != job_id:  # a timer left from an earlier script run
+                return
+            now = ui_jobs.render_job(job_id, key="labjob", follow_again=follow_job)
+            if now is None or not now.active:
+                st.rerun()  # the whole page: the new grades, the new set
+
+        panel()
+        return
+    if job.status == "done" and job.kind == "synth" and job.result_ref and ss.get(_HANDLED) != job_id:
+        ss[_HANDLED] = job_id
+        ss[next_set_key] = job.result_ref
+        st.rerun()
+    ui_jobs.render_job(job_id, key="labjob", follow_again=follow_job)
 
 
 def llm_todo(set_id: str, model: str, only_judged_by: str | None, limit: int) -> tuple[pd.DataFrame, chat.CostEstimate]:
@@ -127,11 +182,18 @@ def llm_todo(set_id: str, model: str, only_judged_by: str | None, limit: int) ->
     return pairs, llm_judge.estimate(db(), spec, pairs)
 
 
-def llm_run(set_id: str, model: str, pairs: pd.DataFrame, api_key: str | None) -> llm_judge.JudgeReport:
-    """Judge the pairs with the chat model (each answer stored as it comes)."""
-    return _with_progress(f"LLM judging {len(pairs):,} pair(s) with {model.split('?')[0]}",
-                          lambda p: llm_judge.judge_pairs(db(), set_id, model, pairs=pairs, api_key=api_key,
-                                                          progress=p))
+def llm_submit(set_id: str, model: str, only_judged_by: str | None, limit: int, n_pairs: int,
+               api_key: str | None) -> str:
+    """Queue a job grading the pairs with the chat model (each answer stored as it comes; Cancel keeps
+    those). The pairs are chosen again when it starts, so pairs graded meanwhile are not sent twice."""
+    who = tm.viewer()
+    jobs.check_limit(db(), who.user_id, who.max_jobs)
+    job_id = ui_jobs.runner().submit(
+        "llm_judge", job_kinds.judge_params(set_id, model, only_judged_by, limit),
+        title=f"LLM judging of {n_pairs:,} pair(s) with {model.split('?')[0]}",
+        inputs={"api_key": api_key, "viewer": who}, user_id=who.user_id)
+    follow_job(job_id)
+    return job_id
 
 
 # --------------------------------------------------------------------------- pool and set summaries

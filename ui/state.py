@@ -15,6 +15,8 @@ EV_DATASET = "ev_dataset"
 EV_RUN_ID = "ev_run_id"
 #: The background job the Evaluate page follows (also in its URL as ?job=…).
 EV_JOB = "ev_job"
+#: The labelling job (LLM judging, synthetic questions) the Label page follows.
+LAB_JOB = "lab_job"
 #: An API key typed in this browser session (never stored); Evaluate and Label share it.
 API_KEY_VALUE = "ev_api_key_value"
 #: The Cost page's price overrides of this session (list[PriceOverride]); the leaderboard's price
