@@ -6,7 +6,7 @@ come back, reload, open a second browser, and cancel.
 
 1. Start → another page and back → reload → a second browser: the job is still running each
    time, then done, and its results are shown.
-2. (Cancel: tests/test_jobs.py, against the real runner and engine.)
+0. Cancel → the job is stored as cancelled (its run too, with no results), Run again offered.
 (kill -9 mid-job → interrupted with Run again: ``test_api_faults_e2e.test_kill9_during_an_evaluation_in_the_app``.)
 
 Screenshots: ``artifacts/screenshots/jobs-*.png``.
@@ -63,6 +63,22 @@ def test_a_job_survives_leaving_reloading_and_another_browser(
         server = streamlit_server()  # its own copy of the loaded leaderboard database
         db = server.log_dir / "app.duckdb"
         _load_demo(page, server.url)
+
+        # Cancel: the job stops between two batches and is stored as cancelled, its run with no results.
+        _submit(page, fake.spec(batch_size="4", timeout="30"))
+        _running(page)
+        page.get_by_role("button", name="Cancel").click()
+        page.locator('[data-testid="stAlert"]').filter(has_text="Cancelled").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Run again").wait_for()
+        wait_for_script(page)
+        screenshot(page, "jobs-0-cancelled", full_page=False)
+        [cancelled] = jobs.list_jobs(db)
+        assert cancelled.status == "cancelled"
+        stored = runs.load_run(str(cancelled.result_ref), db)
+        assert runs.is_cancelled(stored.run["status"], stored.run["error"])
+        assert stored.summary.empty and stored.per_query.empty
+
+        # A new job from the same form, after the cancelled one.
         _submit(page, fake.spec(batch_size="4", timeout="30"))
         _running(page)
         screenshot(page, "jobs-1-running", full_page=False)
@@ -97,15 +113,12 @@ def test_a_job_survives_leaving_reloading_and_another_browser(
         assert _panel(page).count() == 0
         screenshot(page, "jobs-3-done")
 
-        # (Cancel from this page after a finished job is not driven here: in this session the
-        # form's button never became clickable again within 60 s under load, cause not found;
-        # Cancel is covered by tests/test_jobs.py against the real runner and engine.)
         goto_page(page, server.url, "runs")
         screenshot(page, "jobs-5-runs")
         page.goto("about:blank")
         server.stop()
 
-    [done] = jobs.list_jobs(db)
-    assert done.status == "done"
+    done, cancelled = jobs.list_jobs(db)  # newest first
+    assert (done.status, cancelled.status) == ("done", "cancelled")
     assert runs.load_run(str(done.result_ref), db).run["status"] == "done"
     store.close(db)
