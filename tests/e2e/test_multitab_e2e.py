@@ -75,7 +75,9 @@ def test_four_tabs_evaluate_at_once(
     streamlit_server: Any, lb_db: Path, tabs: list[CheckedPage], screenshot: Any, tmp_path: Path
 ) -> None:
     db = copy_app_db(lb_db, tmp_path / "multitab.duckdb")  # leaderboard loaded: no first-start load to wait for
-    server = streamlit_server({"EMS_DB": str(db)})
+    # Two job workers: the four tabs' evaluations (background jobs) then really run side by side in
+    # the server (with the default one worker they would queue, and nothing would overlap).
+    server = streamlit_server({"EMS_DB": str(db), "EMS_JOB_WORKERS": "2"})
     for tab in tabs:
         _prepare(tab, server.url)
     screenshot(tabs[0], "multitab-1-ready", full_page=False)

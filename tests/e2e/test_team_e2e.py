@@ -34,6 +34,7 @@ from lib import store, team
 from lib.evaluation import datasets, engine, uploads
 from lib.labelling import store as lstore
 from tests.e2e.conftest import SCRIPT_TIMEOUT_MS, StreamlitServer, checked_tab, launch, wait_for_script
+from tests.lbfiles import copy_app_db
 
 pytestmark = pytest.mark.e2e
 
@@ -133,12 +134,9 @@ def _seed(db: Path, cache: Path) -> tuple[str, str, str]:
 
 @pytest.fixture(scope="module")
 def team_app(tmp_path_factory: pytest.TempPathFactory, lb_db: Path, provider: str) -> Iterator[Team]:
-    import shutil
-
     folder = tmp_path_factory.mktemp("team")
-    store.close(lb_db)
-    db = folder / "team.duckdb"
-    shutil.copy(lb_db, db)
+    # The leaderboard loaded (its file linked beside the copy): no first-start load to wait for.
+    db = copy_app_db(lb_db, folder / "team.duckdb")
     cache = folder / "cache"
     private, shared, set_id = _seed(db, cache)
     env = {"EMS_DB": str(db), "EMS_CACHE_DIR": str(cache), "EMS_TEAM_MODE": "1",
@@ -211,8 +209,17 @@ def _shown(page: Any, text: str) -> None:
 
 def _options(page: Any, key: str) -> list[str]:
     """The option labels of the selectbox with widget key ``key``."""
-    page.locator(f".st-key-{key}").get_by_role("button", name="Open").click()
-    page.get_by_role("option").first.wait_for()
+    wait_for_script(page)
+    # A script run that ends just after the click redraws the box closed: open it again then.
+    for attempt in range(3):
+        page.locator(f".st-key-{key}").get_by_role("button", name="Open").click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=10_000 if attempt < 2 else 60_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+            wait_for_script(page)
     labels = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return [str(x) for x in labels]
@@ -365,11 +372,7 @@ def test_bound_to_every_interface_without_auth_the_server_serves_nothing(tmp_pat
 
     The browser connects through 127.0.0.1 only; nothing is sent to another address.
     """
-    import shutil
-
-    store.close(lb_db)
-    db = tmp_path / "exposed.duckdb"
-    shutil.copy(lb_db, db)
+    db = copy_app_db(lb_db, tmp_path / "exposed.duckdb")
     missing = tmp_path / "no-secrets.toml"  # does not exist: no [auth] anywhere Streamlit looks
     server = launch(tmp_path, {"EMS_DB": str(db), "STREAMLIT_SECRETS_FILES": str(missing)}, address="0.0.0.0")
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
