@@ -107,14 +107,25 @@ def test_a_job_survives_leaving_reloading_and_another_browser(
         wait_for_script(page, 120_000)
         assert _panel(page).count() == 0
         screenshot(page, "jobs-3-done")
+        first_run = RUN_ID.search(page.locator('[data-testid="stMain"]').inner_text())
+        assert first_run
+
+        # The same form starts another job once the first one's results are shown.
+        page.get_by_role("button", name="Run evaluation").click(timeout=60_000)
+        page.wait_for_function(
+            "old => { const m = document.querySelector('[data-testid=\"stMain\"]').innerText"
+            ".match(/run (\\d{8}-\\d{6}-[0-9a-f]{8})/i); return m && m[1] !== old; }",
+            arg=first_run.group(1), timeout=180_000)
+        wait_for_script(page, 120_000)
+        screenshot(page, "jobs-4-second-done")
 
         goto_page(page, server.url, "runs")
         screenshot(page, "jobs-5-runs")
         page.goto("about:blank")
         server.stop()
 
-    done, cancelled = jobs.list_jobs(db)  # newest first
-    assert (done.status, cancelled.status) == ("done", "cancelled")
+    second, done, cancelled = jobs.list_jobs(db)  # newest first
+    assert (second.status, done.status, cancelled.status) == ("done", "done", "cancelled")
     stopped = runs.load_run(str(cancelled.result_ref), db)
     assert runs.is_cancelled(stopped.run["status"], stopped.run["error"])
     assert stopped.summary.empty and stopped.per_query.empty  # nothing half-stored
