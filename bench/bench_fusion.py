@@ -12,7 +12,7 @@ Prints, measured in this run:
    both with every vector cached (goal ≤ 1.05: fusion must cost nothing next to encoding);
    median of interleaved repeats, wall and process CPU time.
 
-Usage: ``python bench/bench_fusion.py [--data PATH] [--repeats N]`` (default
+Usage: ``python bench/bench_fusion.py [--data PATH] [--repeats N] [--cache DIR]`` (default
 ``$EMS_SHARED/datasets/scifact`` or ``../shared/datasets/scifact``; ``--data data/demo`` for the demo).
 The first evaluation encodes the corpus (minutes on SciFact); the timed ones read the cache.
 """
@@ -71,12 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=_default_data())
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--cache", type=Path, default=None,
+                   help="embedding cache to use (default a fresh one: the first run then encodes)")
     args = p.parse_args(argv)
     if not args.data.exists():
         print(f"error: no dataset at {args.data}", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="bench-fusion-"))
-    os.environ.setdefault("EMS_CACHE_DIR", str(tmp / "cache"))
+    os.environ["EMS_CACHE_DIR"] = str(args.cache or tmp / "cache")
     from lib.evaluation import datasets, engine, runs
     from lib.evaluation.chunking import describe
     from lib.evaluation.models import display_label

@@ -69,6 +69,17 @@ def follow(job_id: str) -> None:
     st.query_params["job"] = job_id
 
 
+def _follower(kind: str) -> Callable[[str], None]:
+    """Who follows a job of this kind after Run again: the Evaluate page, or the Label page."""
+    if kind == "evaluate":
+        return follow
+
+    def on_label_page(job_id: str) -> None:
+        st.session_state[state.LAB_JOB] = job_id
+
+    return on_label_page
+
+
 def followed() -> str | None:
     """The job the Evaluate page follows.
 
@@ -79,7 +90,8 @@ def followed() -> str | None:
     """
     ss = st.session_state
     from_url = st.query_params.get("job")
-    if from_url and _get(str(from_url)) is not None:
+    url_job = _get(str(from_url)) if from_url else None
+    if url_job is not None and url_job.kind == "evaluate":  # (a labelling job's id is not an evaluation)
         ss[state.EV_JOB] = str(from_url)
     # Only when a session opens the page for the first time: a tab that already has its own job
     # or run never adopts another tab's job (its result would replace the tab's own).
@@ -167,7 +179,7 @@ def render_job(job_id: str, *, key: str, follow_again: Callable[[str], None] | N
             except Exception as exc:  # a UserError explains itself; anything else is shown, not raised
                 box.error(md_plain(str(exc)))
             else:
-                (follow_again or follow)(new_id)
+                (follow_again or _follower(job.kind))(new_id)
                 st.rerun()
     if job.log:
         with box.expander("Log", expanded=False):
