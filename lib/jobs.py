@@ -538,11 +538,6 @@ def recover_interrupted(cur: duckdb.DuckDBPyConnection, path: Path | None = None
     del path
     from lib.evaluation.runs import owner_token
 
-    has_jobs = cur.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'jobs' AND table_schema = 'main'"
-    ).fetchone()
-    if not has_jobs or not has_jobs[0]:  # a file migrated only part of the way (tests of old schemas)
-        return []
     me = owner_token()
     stale = cur.execute(
         "SELECT job_id FROM jobs WHERE status IN ('queued', 'running') AND (owner IS NULL OR owner <> ?)", [me]

@@ -171,13 +171,15 @@ def test_old_app_database_drops_its_leaderboard_tables_and_keeps_everything_else
     db = tmp_path / "old.duckdb"
     every = store.list_migrations()
     monkeypatch.setattr(store, "list_migrations", lambda: [m for m in every if m.version <= 5])
+    # An app of that day had none of today's open hooks (the jobs hook needs migration 0009's table).
+    monkeypatch.setattr(store, "_open_hooks", [])
     with store.connect(db) as cur:
         cur.execute("INSERT INTO mteb_results (row_id, model_name, task_name, source) VALUES (1, 'm', 't', 'x')")
         cur.execute("CREATE TABLE keep_me AS SELECT 42 AS x")
         tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert set(lbstore.TABLES) <= tables
     store.close(db)
-    monkeypatch.setattr(store, "list_migrations", lambda: every)
+    monkeypatch.undo()  # today's migrations and hooks
     with store.connect(db) as cur:
         after = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         assert cur.execute("SELECT x FROM keep_me").fetchall() == [(42,)]

@@ -69,15 +69,14 @@ def follow(job_id: str) -> None:
     st.query_params["job"] = job_id
 
 
+def follow_on_label_page(job_id: str) -> None:
+    """Follow a labelling job (LLM judging, synthetic questions) on the Label page."""
+    st.session_state[state.LAB_JOB] = job_id
+
+
 def _follower(kind: str) -> Callable[[str], None]:
     """Who follows a job of this kind after Run again: the Evaluate page, or the Label page."""
-    if kind == "evaluate":
-        return follow
-
-    def on_label_page(job_id: str) -> None:
-        st.session_state[state.LAB_JOB] = job_id
-
-    return on_label_page
+    return follow if kind == "evaluate" else follow_on_label_page
 
 
 def followed() -> str | None:
@@ -138,13 +137,14 @@ def _describe(job: jobs.Job) -> str:
     return {"done": "Done", "cancelled": "Cancelled", "interrupted": "Interrupted", "failed": "Failed"}[job.status]
 
 
-def render_job(job_id: str, *, key: str, follow_again: Callable[[str], None] | None = None) -> jobs.Job | None:
+def render_job(job_id: str, *, key: str) -> jobs.Job | None:
     """Draw one job's status, progress, log and buttons (Cancel while active, Run again after).
+
+    After Run again, the page for the job's kind follows the new job (:func:`_follower`).
 
     Args:
         job_id: The job.
         key: Widget key prefix.
-        follow_again: Called with the new job's id after Run again (default: the Evaluate page follows it).
 
     Returns:
         The job as read now (None if it does not exist).
@@ -179,7 +179,7 @@ def render_job(job_id: str, *, key: str, follow_again: Callable[[str], None] | N
             except Exception as exc:  # a UserError explains itself; anything else is shown, not raised
                 box.error(md_plain(str(exc)))
             else:
-                (follow_again or _follower(job.kind))(new_id)
+                _follower(job.kind)(new_id)
                 st.rerun()
     if job.log:
         with box.expander("Log", expanded=False):

@@ -127,14 +127,8 @@ def synth_submit(coll: datasets.Collection, model: str, n: int, prompt: str, nam
         "synth", job_kinds.synth_params(coll, model, n, prompt, name),
         title=f"Write {n} synthetic question(s) with {model.split('?')[0]} for {coll.name}",
         inputs={"collection": coll, "api_key": api_key, "viewer": who}, user_id=who.user_id)
-    follow_job(job_id)
+    ui_jobs.follow_on_label_page(job_id)
     return job_id
-
-
-def follow_job(job_id: str) -> None:
-    """Follow a labelling job on the Label page (its panel polls until it ends)."""
-    st.session_state[state.LAB_JOB] = job_id
-    st.session_state.pop(_HANDLED, None)
 
 
 _HANDLED = "lab_job_handled"  # the finished job whose result the page already took (a new set opened)
@@ -161,7 +155,7 @@ def render_job_panel(next_set_key: str, kind: str) -> None:
         def panel() -> None:
             if ss.get(state.LAB_JOB) != job_id:  # a timer left from an earlier script run
                 return
-            now = ui_jobs.render_job(job_id, key="labjob", follow_again=follow_job)
+            now = ui_jobs.render_job(job_id, key="labjob")
             if now is None or not now.active:
                 st.rerun()  # the whole page: the new grades, the new set
 
@@ -171,7 +165,7 @@ def render_job_panel(next_set_key: str, kind: str) -> None:
         ss[_HANDLED] = job_id
         ss[next_set_key] = job.result_ref
         st.rerun()
-    ui_jobs.render_job(job_id, key="labjob", follow_again=follow_job)
+    ui_jobs.render_job(job_id, key="labjob")
 
 
 def llm_todo(set_id: str, model: str, only_judged_by: str | None, limit: int) -> tuple[pd.DataFrame, chat.CostEstimate]:
@@ -192,7 +186,7 @@ def llm_submit(set_id: str, model: str, only_judged_by: str | None, limit: int, 
         "llm_judge", job_kinds.judge_params(set_id, model, only_judged_by, limit),
         title=f"LLM judging of {n_pairs:,} pair(s) with {model.split('?')[0]}",
         inputs={"api_key": api_key, "viewer": who}, user_id=who.user_id)
-    follow_job(job_id)
+    ui_jobs.follow_on_label_page(job_id)
     return job_id
 
 
