@@ -37,3 +37,8 @@ def test_finished_wizard_screenshot(streamlit_server: Any, lb_db: Path, page: An
     link = page.get_by_role("link", name="Open in the leaderboard explorer")
     assert "lb_pins=" in (link.get_attribute("href") or "")
     screenshot(page, "decision")
+    # "Several languages" suggests BM25 fused with the dense model, named with its parts.
+    section = page.get_by_role("heading", name="Pipelines to evaluate")
+    section.scroll_into_view_if_needed()
+    assert page.get_by_text("reciprocal rank fusion, k = 60").first.is_visible()
+    screenshot(page, "decision-pipelines", full_page=False)
