@@ -91,6 +91,8 @@ if picked is not None:
     ss[DATASET] = picked
     ss.pop(RUN_ID, None)
 
+if DATASET not in ss and (restored := ui_jobs.dataset_of_followed()) is not None:
+    ss[DATASET] = restored  # a reload with ?job=…: the job's own data, so the form can run again
 ds: datasets.Dataset | None = ss.get(DATASET)
 if ds is not None:
     st.success(

@@ -66,7 +66,8 @@ def test_lifecycle_running_then_done_and_read_back(tmp_path: Path) -> None:
     assert pq.at[("m1", "q2"), "nDCG@10"] == 0.7 and pq.at[("bm25", "q1"), "Recall@10"] == 0.6
     assert list(s.topk.iloc[0]["doc_ids"]) == ["d2", "d1"]
     assert runs.row_counts(db) == {"eval_runs": 1, "eval_run_models": 2, "eval_summary": 4,
-                                   "eval_query_metrics": 8, "eval_topk": 1, "eval_pairs": 0, "eval_sweep": 0}
+                                   "eval_query_metrics": 8, "eval_topk": 1, "eval_pairs": 0, "eval_sweep": 0,
+                                   "eval_fusion_sweep": 0}
 
 
 def test_summary_table_is_wide_in_model_order(tmp_path: Path) -> None:
@@ -106,7 +107,8 @@ def test_done_run_is_not_failed_afterwards_and_deleting_removes_every_row(tmp_pa
     assert runs.load_run("r1", db).run["status"] == "done"
     assert runs.delete_run("r1", db) and not runs.delete_run("r1", db)
     assert runs.row_counts(db) == {"eval_runs": 1, "eval_run_models": 2, "eval_summary": 4,
-                                   "eval_query_metrics": 8, "eval_topk": 1, "eval_pairs": 0, "eval_sweep": 0}
+                                   "eval_query_metrics": 8, "eval_topk": 1, "eval_pairs": 0, "eval_sweep": 0,
+                                   "eval_fusion_sweep": 0}
     with pytest.raises(UserError, match="no evaluation run with id 'r1'"):
         runs.load_run("r1", db)
     with pytest.raises(UserError, match="run gone was deleted before it finished"):

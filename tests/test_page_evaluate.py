@@ -232,3 +232,19 @@ def test_quick_estimate_switch_runs_a_labelled_quick_run() -> None:
     notice = next(w.value for w in at.warning if "Quick estimate" in w.value)
     assert f"{stored.run['n_docs']} of 149 documents" in notice and "full run" in notice
     assert "more than the 60 asked for" in notice  # judged + the top 10s of BM25 and MiniLM do not fit in 60
+
+
+def test_a_new_session_following_a_job_gets_its_dataset_back(finished: AppTest) -> None:
+    # A reload (a new session) with ?job=… of the finished evaluation: its dataset is read again,
+    # so the form can run once more without choosing the data again (the jobs e2e clicks it).
+    [job] = [j for j in wait_for_jobs() if "northwind" in j.title][:1]
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params["job"] = job.job_id
+    at.run()
+    _no_errors(at)
+    assert any("northwind" in s.value and "149 documents" in s.value for s in at.success), [s.value for s in at.success]
+    assert not at.form_submit_button[0].disabled
+    # Without a job, a new session has no dataset and the button waits for one.
+    fresh = AppTest.from_file(PAGE, default_timeout=120)
+    fresh.run()
+    assert not fresh.success and fresh.form_submit_button[0].disabled

@@ -16,6 +16,7 @@ import streamlit as st
 
 import lib.job_kinds  # registers the built-in job kinds
 from lib import jobs
+from lib.errors import UserError
 from lib.evaluation import datasets
 from lib.fmt import md_plain
 from ui import data, state
@@ -104,6 +105,23 @@ def followed() -> str | None:
     if job_id and st.query_params.get("job") != job_id:
         st.query_params["job"] = job_id
     return job_id
+
+
+def dataset_of_followed() -> datasets.Dataset | None:
+    """The dataset of the evaluation job named in the URL, read again for a session that has none.
+
+    A reload (or a link with ``?job=``) starts a new session: without this its form would have no
+    dataset, and after the job's results nothing could be run again until the data was chosen
+    again. Data that is gone or changed since is not restored (the page asks for a dataset).
+    """
+    from_url = st.query_params.get("job") or st.session_state.get(state.EV_JOB)
+    job = _get(str(from_url)) if from_url else None
+    if job is None or job.kind != "evaluate":
+        return None
+    try:
+        return lib.job_kinds.load_job_dataset(job.params["data"], data.db_path())
+    except (UserError, KeyError, OSError):
+        return None
 
 
 def unfollow() -> None:
