@@ -17,6 +17,7 @@ import pytest
 from lib.__main__ import main
 from lib.errors import UserError
 from lib.evaluation import datasets, engine, quick, runs
+from lib.evaluation import models as models_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "data" / "demo"
@@ -85,6 +86,15 @@ def test_size_below_judged_and_pooled_keeps_them_all_and_says_so() -> None:
 def test_bad_size_or_depth_is_a_clear_error(size: int, lo: int, hi: int, msg: str) -> None:
     with pytest.raises(UserError, match=msg):
         quick.select(_toy(), [], size, min_depth=lo, max_depth=hi)
+
+
+def test_the_default_pool_is_bm25_and_a_cheap_local_int8_minilm() -> None:
+    # Lexical + dense, and the dense one the fastest local variant measured (bench_backends.py:
+    # ONNX int8 1.5× torch's documents/s; OpenVINO's weight-only int8 ~1.0×) — offline, no key.
+    lexical, dense = (models_registry.resolve(m) for m in quick.DEFAULT_POOL_MODELS)
+    assert lexical.kind == "bm25"
+    assert dense.kind == "sentence-transformers" and dense.name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert dense.options.get("backend") == "onnx" and dense.options.get("quantize") == "int8"
 
 
 def test_bad_pool_specs_are_clear_errors() -> None:
@@ -158,7 +168,8 @@ def _top(scores: np.ndarray, depth: int) -> tuple[set[int], int]:
 
 def test_reduced_demo_corpus_holds_judged_and_brute_force_pools(tmp_path: Path) -> None:
     ds = datasets.load_dataset(DEMO)
-    reduced, info = quick.reduce(ds, 120, min_depth=1, max_depth=20, seed=3)
+    # (Torch MiniLM pooled: the brute-force oracle below encodes with it.)
+    reduced, info = quick.reduce(ds, 120, pool_models=("bm25", "minilm"), min_depth=1, max_depth=20, seed=3)
     assert info.pool_models == ("bm25", "minilm") and info.original_docs == 149
     assert len(reduced.doc_ids) == info.kept_docs == 120 and not info.note
     assert reduced.name == "demo (quick)" and reduced.query_ids == ds.query_ids and reduced.qrels == ds.qrels
@@ -174,7 +185,7 @@ def test_reduced_demo_corpus_holds_judged_and_brute_force_pools(tmp_path: Path) 
     assert ties < len(ds.query_ids) // 4  # the check really covers most queries
     assert pool <= kept
     assert info.judged_docs + info.pooled_docs + info.random_docs == 120 and info.depth >= 1
-    again, info2 = quick.reduce(ds, 120, min_depth=1, max_depth=20, seed=3)
+    again, info2 = quick.reduce(ds, 120, pool_models=("bm25", "minilm"), min_depth=1, max_depth=20, seed=3)
     assert again.doc_ids == reduced.doc_ids and info2.depth == info.depth  # deterministic
 
 

@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--quick-size", type=int, default=None, metavar="N",
                    help="with --quick: documents to keep (default 1000)")
     p.add_argument("--quick-pool", action="append", default=None, metavar="NAME",
-                   help="with --quick: a pooling system; repeat for several (default bm25 and minilm; a pooling "
+                   help="with --quick: a pooling system; repeat for several (default bm25 and "
+                   "minilm?backend=onnx&quantize=int8; a pooling "
                    "system keeps its own top 10 and is favoured)")
     p.add_argument("--engine", choices=("local", "ray"), default=None,
                    help="where documents are encoded: local (this process; the default) or ray (Ray actors: "
