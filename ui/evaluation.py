@@ -196,11 +196,13 @@ def run_dataset(stored: runs.StoredRun) -> datasets.Dataset | None:
 def quick_inputs(restore: dict[str, Any], disabled: bool, gen: int) -> int | None:
     """Inside the run form: the "Quick estimate" switch and its corpus size; the size, or None when off."""
     from lib.evaluation import quick
+    from lib.evaluation.models import display_label
 
+    pools = " and ".join(f"{display_label(m)}'s" for m in quick.DEFAULT_POOL_MODELS)
     c1, c2 = st.columns([3, 2])
     on = c1.toggle(
         "Quick estimate", value=restore.get("quick") is not None, disabled=disabled, key=f"ev_quick_{gen}",
-        help="Score on a reduced corpus: every judged document, BM25's and all-MiniLM-L6-v2's top documents per "
+        help=f"Score on a reduced corpus: every judged document, {pools} top documents per "
         "query (pooled from the full corpus) and a seeded random fill up to the size. Much faster for slow or "
         "many models; labelled as an estimate wherever the run is shown. The pooling models keep their own "
         "top 10, so they are favoured: confirm a decision with a full run.",
