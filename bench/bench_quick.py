@@ -118,8 +118,11 @@ def main() -> None:
     exports = args.exports or Path(tempfile.mkdtemp(prefix="bench-quick-exports-"))
     _fresh_cache(exports)
     from lib.evaluation import models
+    from lib.evaluation.models import hybrid
 
-    for spec in dict.fromkeys([*systems, *pool]):  # warm-up: imports, weights read once, exports made (not timed)
+    # Warm-up: imports, weights read once, exports made (not timed); a hybrid through its parts.
+    singles = [p for s in [*systems, *pool] for p in (hybrid.parse(s).components if hybrid.is_hybrid(s) else [s])]
+    for spec in dict.fromkeys(singles):
         if spec != "bm25":
             models.load(models.resolve(spec))
     if args.only in (None, "demo"):
