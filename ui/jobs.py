@@ -115,7 +115,11 @@ def dataset_of_followed() -> datasets.Dataset | None:
     again. Data that is gone or changed since is not restored (the page asks for a dataset).
     """
     from_url = st.query_params.get("job") or st.session_state.get(state.EV_JOB)
-    job = _get(str(from_url)) if from_url else None
+    # Once per job and session: data that could not be read is not read again on every rerun.
+    if not from_url or st.session_state.get("ev_restore_tried") == str(from_url):
+        return None
+    st.session_state["ev_restore_tried"] = str(from_url)
+    job = _get(str(from_url))
     if job is None or job.kind != "evaluate":
         return None
     try:
