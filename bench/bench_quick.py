@@ -116,6 +116,7 @@ def main() -> None:
     systems = tuple(args.models or SYSTEMS)
     pool = tuple(args.pool or ("bm25", "minilm"))
     exports = args.exports or Path(tempfile.mkdtemp(prefix="bench-quick-exports-"))
+    exports.mkdir(parents=True, exist_ok=True)  # a new folder named on the command line
     _fresh_cache(exports)
     from lib.evaluation import models
     from lib.evaluation.models import hybrid
