@@ -6,7 +6,9 @@
 * ``429_then_ok`` — the first request gets 429 with ``retry-after-ms: 10``, then ok;
 * ``500`` — always HTTP 500 (with a short retry-after so retries are fast);
 * ``timeout`` — answers only after ``delay`` seconds (longer than the client's timeout);
-* ``slow`` — answers ok after ``delay`` seconds (a long job that can be followed and cancelled);
+* ``slow`` — answers ok once ``delay`` seconds have passed since the request came, ``delay`` read
+  again every 20 ms: lowering it lets the requests already waiting finish at once (a long job
+  that can be followed, then cancelled or finished when the test says so);
 * ``malformed`` — truncated JSON; ``short`` — no embeddings; ``wrong_dim`` — 5 dimensions;
 * ``hang`` — never answers until the server stops (a request in flight when a process is killed);
 * ``echo_key`` — HTTP 401 whose error message quotes the ``Authorization`` header it got,
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 from tests.fake_server import FakeServer, JsonHandler
@@ -51,8 +54,13 @@ class _Handler(JsonHandler):
             self._send(429, json.dumps(err).encode(), {"retry-after-ms": "10"})
         elif mode == "500":
             self._send(500, json.dumps({"error": {"message": "kaputt"}}).encode(), {"retry-after-ms": "10"})
-        elif mode in ("timeout", "slow"):
+        elif mode == "timeout":
             fake.stopping.wait(fake.delay)
+            self._send(200, ok)
+        elif mode == "slow":
+            came = time.monotonic()
+            while time.monotonic() - came < fake.delay and not fake.stopping.wait(0.02):
+                pass
             self._send(200, ok)
         elif mode == "hang":
             fake.stopping.wait()

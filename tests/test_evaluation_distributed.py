@@ -35,10 +35,10 @@ def local_ray() -> Iterator[dict]:
 
 
 @pytest.fixture(scope="module")
-def scifact_500(scifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first 500 SciFact documents and the test queries judged against them, as a BEIR folder."""
-    out = tmp_path_factory.mktemp("scifact500")
-    lines = (scifact_dir / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:500]
+def scifact_300(scifact_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 300 SciFact documents and the test queries judged against them, as a BEIR folder."""
+    out = tmp_path_factory.mktemp("scifact300")
+    lines = (scifact_dir / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:300]
     keep = {json.loads(line)["_id"] for line in lines}
     qrels = [r for r in (scifact_dir / "qrels" / "test.tsv").read_text().splitlines()[1:] if r.split("\t")[1] in keep]
     qids = {r.split("\t")[0] for r in qrels}
@@ -93,11 +93,11 @@ def test_demo_ray_equals_local_and_streams_into_the_cache(local_ray, tmp_path, m
     assert_same(here, again)
 
 
-@pytest.mark.slow  # two MiniLM encodes of 500 SciFact documents and an actor start: minutes on a busy 2-core box
-def test_scifact_subset_ray_equals_local(local_ray, scifact_500, tmp_path, monkeypatch):
-    ds = load_dataset(scifact_500)
-    assert len(ds.doc_ids) == 500 and len(ds.query_ids) >= 20
-    here, there = both_engines(scifact_500, tmp_path, monkeypatch)
+@pytest.mark.slow  # two MiniLM encodes of 300 SciFact documents and an actor start: minutes when busy
+def test_scifact_subset_ray_equals_local(local_ray, scifact_300, tmp_path, monkeypatch):
+    ds = load_dataset(scifact_300)
+    assert len(ds.doc_ids) == 300 and len(ds.query_ids) >= 20
+    here, there = both_engines(scifact_300, tmp_path, monkeypatch)
     assert_same(here, there)
     assert here.summary_table().at["minilm", "nDCG@10"] > 0.5  # a real model on real data
 

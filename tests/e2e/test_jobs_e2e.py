@@ -56,8 +56,8 @@ def _running(page: Any) -> None:
 def test_a_job_survives_leaving_reloading_and_another_browser(
     streamlit_server: Any, browser: Any, page: Any, screenshot: Any, tmp_path: Path
 ) -> None:
-    # Each request answers after ``fake.delay`` seconds, read per request: 2 s while the test
-    # wanders (38 requests of 4 documents: over a minute), then almost nothing to let it finish.
+    # Each request answers after ``fake.delay`` seconds (read again while it waits): 2 s while the
+    # test wanders (38 requests of 4 documents: over a minute), then almost nothing to let it finish.
     # (Progress and Cancel come between encode chunks of 128 texts.)
     with FakeOpenAI(mode="slow", delay=2.0) as fake:
         server = streamlit_server()  # its own copy of the loaded leaderboard database
@@ -68,7 +68,12 @@ def test_a_job_survives_leaving_reloading_and_another_browser(
         _submit(page, fake.spec(batch_size="4", timeout="30"))
         _running(page)
         page.get_by_role("button", name="Cancel").click()
+        # Once the job has the cancel request, the requests in flight may finish at once: the job
+        # stops at the end of its encode chunk instead of waiting out 32 requests of 2 s.
+        page.get_by_text("cancelling…").first.wait_for(timeout=120_000)
+        fake.delay = 0.0
         page.locator('[data-testid="stAlert"]').filter(has_text="Cancelled").wait_for(timeout=120_000)
+        fake.delay = 2.0
         page.get_by_role("button", name="Run again").wait_for()
         wait_for_script(page)
         screenshot(page, "jobs-0-cancelled", full_page=False)  # (the database is checked once the app stops)
