@@ -2,10 +2,14 @@
 
 Prints, measured in this run:
 
+* the CPU's int8 / bf16 features (VNNI, AMX, AVX-512 BF16: they decide these ratios)
 * bare-encode throughput (documents/s) of each variant on the first ``--docs`` SciFact
   documents, and its ratio to torch (goal for int8: ≥ 2.5×); also per CPU second (process
-  time), the steadier figure on a machine that other work shares. Exports are made (or found
-  in the cache) before timing; each variant encodes once untimed to warm up.
+  time), the steadier figure on a machine that other work shares. All variants are loaded
+  (exports made or found in the cache) and warmed up before timing, then timed in
+  ``--rounds`` interleaved rounds (torch, onnx, …, torch, onnx, …); the median round counts,
+  so a slow spell of a shared machine hits every variant alike. ``bf16`` runs only on CPUs
+  that have it.
 * cosine of each variant's document vectors to torch's (mean and minimum)
 * with ``--ndcg``: nDCG@10 of each variant on full SciFact through
   :func:`lib.evaluation.engine.evaluate`, its difference to torch with the run's paired test
@@ -32,7 +36,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 SPECS = ["minilm", "minilm?backend=onnx", "minilm?backend=openvino",
-         "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino&quantize=int8"]
+         "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino&quantize=int8",
+         "minilm?backend=openvino&quantize=bf16"]
 
 
 def main() -> None:
@@ -43,6 +48,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=default)
     ap.add_argument("--docs", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (median counts)")
     ap.add_argument("--ndcg", action="store_true", help="also nDCG@10 of each variant on full SciFact")
     ap.add_argument("--ndcg-queries", type=int, default=None,
                     help="with --ndcg: only the first N queries, their judged documents and --ndcg-extra others "
@@ -55,6 +61,9 @@ def main() -> None:
     import torch
 
     from lib.evaluation import models
+    from lib.evaluation.models import runtimes
+
+    specs = [s for s in SPECS if not s.endswith("bf16") or runtimes.cpu_flags() & runtimes.BF16_FLAGS]
 
     docs = []
     with (args.data / "corpus.jsonl").open(encoding="utf-8") as fh:
@@ -64,23 +73,37 @@ def main() -> None:
             if len(docs) >= args.docs:
                 break
     threads = torch.get_num_threads()
-    print(f"{len(docs)} SciFact documents, {threads} threads, load average {os.getloadavg()[0]:.2f}")
-    rows = []
-    ref = None
-    for spec in SPECS:
+    flags = runtimes.cpu_flags()
+    feats = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+             if f in flags]
+    print(f"{len(docs)} SciFact documents, {threads} threads, load average {os.getloadavg()[0]:.2f}, "
+          f"{args.rounds} interleaved rounds; CPU features: {' '.join(feats) or 'unknown'}")
+    loaded = {}
+    load_s = {}
+    for spec in specs:
         t0 = time.perf_counter()
         model = models.load(models.resolve(spec))
-        load_s = time.perf_counter() - t0
+        load_s[spec] = time.perf_counter() - t0
         assert isinstance(model, models.Embedder)
         model.encode(docs[:64], "document")  # warm-up
-        t0, c0 = time.perf_counter(), time.process_time()
-        vecs = model.encode(docs, "document")
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        if ref is None:
-            ref = vecs
+        loaded[spec] = model
+    walls: dict[str, list[float]] = {s: [] for s in specs}
+    cpus: dict[str, list[float]] = {s: [] for s in specs}
+    vectors = {}
+    for _ in range(args.rounds):
+        for spec in specs:
+            t0, c0 = time.perf_counter(), time.process_time()
+            vectors[spec] = loaded[spec].encode(docs, "document")
+            walls[spec].append(time.perf_counter() - t0)
+            cpus[spec].append(time.process_time() - c0)
+    ref = vectors[specs[0]]
+    rows = []
+    for spec in specs:
+        vecs = vectors[spec]
         cos = (vecs * ref).sum(1) / np.linalg.norm(vecs, axis=1) / np.linalg.norm(ref, axis=1)
-        rows.append((spec, load_s, len(docs) / wall, cpu, float(cos.mean()), float(cos.min())))
-        del model
+        rows.append((spec, load_s[spec], len(docs) / float(np.median(walls[spec])), float(np.median(cpus[spec])),
+                     float(cos.mean()), float(cos.min())))
+    del loaded
     base = rows[0][2]
     sys.stdout.flush()
     base_cpu = rows[0][3]
@@ -100,19 +123,19 @@ def main() -> None:
         data = load_dataset(args.data)
         if args.ndcg_queries:
             data = data.subset(list(data.query_ids[: args.ndcg_queries]), extra_docs=args.ndcg_extra)
-        result = evaluate(data, EvaluationConfig(models=tuple(SPECS), sweep=False, latency_queries=0,
+        result = evaluate(data, EvaluationConfig(models=tuple(specs), sweep=False, latency_queries=0,
                                                       bootstrap_resamples=200, paired_resamples=1000),
                           db_path=db)
         from lib.report.analysis import backend_deltas
 
         print(f"\nnDCG@10 on {'a SciFact subset' if args.ndcg_queries else 'full SciFact'} "
               f"({len(result.dataset.doc_ids)} documents, "
-              f"{len(result.dataset.query_ids)} queries; {time.perf_counter() - t0:.0f} s for all five)")
+              f"{len(result.dataset.query_ids)} queries; {time.perf_counter() - t0:.0f} s for all {len(specs)})")
         means = result.summary[result.summary["metric"] == "nDCG@10"].set_index("model")["mean"]
         deltas = backend_deltas(result.summary, result.pairs, "nDCG@10").set_index("variant")
         rate = {spec: r for spec, _, r, *_ in rows}
         print(f"{'variant':42} {'nDCG@10':>8} {'Δ torch':>8} {'95% CI of Δ':>19} {'p':>7} {'× torch docs/s':>14}")
-        for spec in SPECS:
+        for spec in specs:
             if spec in deltas.index:
                 d = deltas.loc[spec]
                 extra = f"{d['delta']:+8.4f} [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}] {d['p_value']:7.4f}"

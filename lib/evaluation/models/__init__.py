@@ -27,7 +27,7 @@ Public API: :func:`resolve` (spec → :class:`ModelInfo`, no weights loaded, val
 from __future__ import annotations
 
 from lib.errors import UserError
-from lib.evaluation.models import bm25, hashing, hybrid, nano_e5, openai_api, rerank, sbert
+from lib.evaluation.models import bm25, hashing, hybrid, nano_e5, openai_api, rerank, runtimes, sbert
 from lib.evaluation.models.base import (
     Backend,
     Embedder,
@@ -205,6 +205,7 @@ RUNTIME_VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("backend=onnx&quantize=int8", ("onnx", "onnxruntime")),
     ("backend=openvino", ("onnx", "openvino")),
     ("backend=openvino&quantize=int8", ("onnx", "openvino", "nncf")),
+    ("backend=openvino&quantize=bf16", ("onnx", "openvino")),  # offered on CPUs with bf16 only
 )
 
 
@@ -223,4 +224,6 @@ def runtime_variants(spec: str) -> list[str]:
     if "?" in spec or hybrid.is_hybrid(spec) or backend_for(spec).kind != sbert.KIND:
         return []
     have = {p: find_spec(p) is not None for _, pkgs in RUNTIME_VARIANTS for p in pkgs}
-    return [f"{spec}?{opts}" for opts, pkgs in RUNTIME_VARIANTS if all(have[p] for p in pkgs)]
+    bf16 = bool(runtimes.cpu_flags() & runtimes.BF16_FLAGS)
+    return [f"{spec}?{opts}" for opts, pkgs in RUNTIME_VARIANTS
+            if all(have[p] for p in pkgs) and (bf16 or not opts.endswith("bf16"))]

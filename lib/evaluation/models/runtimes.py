@@ -8,7 +8,10 @@ pass is exported here with the libraries optimum itself uses underneath:
 ``torch.onnx.export`` → ONNX Runtime (int8: ``onnxruntime.quantization.quantize_dynamic``,
 the dynamic quantisation sentence-transformers' ``export_dynamic_quantized_onnx_model``
 applies) and ``openvino.convert_model`` (int8: ``nncf.compress_weights``, data-free
-int8 weights, as no calibration set is available offline). Tokenising, prompts,
+int8 weights, as no calibration set is available offline). OpenVINO computes in
+fp32 unless ``quantize=bf16`` asks for bfloat16: its CPU plugin otherwise picks bf16 by
+itself on CPUs with AMX / AVX-512 BF16, which would make "fp32" scores depend on the
+machine. Tokenising, prompts,
 pooling and normalising stay sentence-transformers' own: only the Transformer
 module's forward is replaced.
 
@@ -17,7 +20,7 @@ Exports are made once per model identity + backend + quantisation, under
 place so a crash never leaves a half-written export that is then reused.
 
 Public API: :data:`BACKENDS`, :data:`QUANTIZATIONS`, :func:`check`, :func:`export_dir`,
-:func:`ensure_export`, :func:`attach`, :data:`EXPORTS`.
+:func:`ensure_export`, :func:`attach`, :func:`cpu_flags`, :func:`cpu_has_bf16`, :data:`EXPORTS`.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from lib.errors import UserError
 #: ``backend=`` values (``torch`` is the default, the plain sentence-transformers model).
 BACKENDS = ("torch", "onnx", "openvino")
 #: ``quantize=`` values.
-QUANTIZATIONS = ("int8",)
+QUANTIZATIONS = ("int8", "bf16")
 #: Packages each runtime needs, for the error message when one is missing.
 _PACKAGES = {"onnx": ("onnx", "onnxruntime"), "openvino": ("onnx", "openvino"), "int8-openvino": ("nncf",)}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -65,6 +68,11 @@ def check(spec: str, opts: dict[str, str]) -> None:
         return
     if quant not in QUANTIZATIONS:
         raise UserError(f"model {spec!r}: quantize must be {' or '.join(QUANTIZATIONS)} (got {quant!r})")
+    if quant == "bf16" and backend != "openvino":
+        raise UserError(
+            f"model {spec!r}: quantize=bf16 runs on backend=openvino only "
+            f"(e.g. {spec.split('?')[0]}?backend=openvino&quantize=bf16)"
+        )
     if backend == "torch":
         raise UserError(
             f"model {spec!r}: quantize={quant} needs backend=onnx or backend=openvino "
@@ -75,7 +83,9 @@ def check(spec: str, opts: dict[str, str]) -> None:
 def _require(spec: str, backend: str, quant: str | None) -> None:
     from importlib.util import find_spec
 
-    needed = list(_PACKAGES[backend]) + (list(_PACKAGES["int8-openvino"]) if quant and backend == "openvino" else [])
+    needed = list(_PACKAGES[backend])
+    if quant == "int8" and backend == "openvino":
+        needed += _PACKAGES["int8-openvino"]
     missing = [p for p in needed if find_spec(p) is None]
     if missing:
         raise UserError(
@@ -92,11 +102,12 @@ def export_dir(cache_dir: Path, name: str, revision: str, backend: str, quant: s
         name: The model's canonical name.
         revision: Its weights revision or content fingerprint.
         backend: ``onnx`` or ``openvino``.
-        quant: ``int8`` or None.
+        quant: ``int8``, ``bf16`` or None (bf16 runs the fp32 export: it is a runtime setting).
 
     Returns:
         ``<cache_dir>/exported/<hash>``.
     """
+    quant = None if quant == "bf16" else quant
     ident = json.dumps({"name": name, "revision": revision, "backend": backend, "quantize": quant}, sort_keys=True)
     return cache_dir / "exported" / hashlib.sha256(ident.encode()).hexdigest()[:24]
 
@@ -146,7 +157,7 @@ def ensure_export(st_model: Any, folder: Path, backend: str, quant: str | None, 
         st_model: The loaded torch :class:`~sentence_transformers.SentenceTransformer`.
         folder: From :func:`export_dir`.
         backend: ``onnx`` or ``openvino``.
-        quant: ``int8`` or None.
+        quant: ``int8``, ``bf16`` (the fp32 export) or None.
         spec: The spec (for messages).
 
     Returns:
@@ -156,6 +167,7 @@ def ensure_export(st_model: Any, folder: Path, backend: str, quant: str | None, 
         UserError: If a package is missing or the model cannot be exported.
     """
     _require(spec, backend, quant)
+    quant = None if quant == "bf16" else quant
     model_file = folder / ("model.onnx" if backend == "onnx" else "model.xml")
     if model_file.exists():
         return model_file
@@ -198,7 +210,33 @@ def ensure_export(st_model: Any, folder: Path, backend: str, quant: str | None, 
     return model_file
 
 
-def _runner(model_file: Path, backend: str, threads: int | None) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none, e.g. macOS).
+
+    Cheap (no runtime import): used to offer ``quantize=bf16`` and printed by the benchmark,
+    as int8 and bf16 speed depends on VNNI / AMX / AVX-512 BF16.
+    """
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return frozenset(line.partition(":")[2].split())
+
+
+#: CPU flags OpenVINO's bfloat16 kernels use.
+BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+
+
+def cpu_has_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin can compute in bfloat16 on this machine (AMX or AVX-512 BF16)."""
+    import openvino as ov
+
+    return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def _runner(model_file: Path, backend: str, threads: int | None,
+            quant: str | None = None) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
     if backend == "onnx":
         import onnxruntime as ort
 
@@ -210,7 +248,9 @@ def _runner(model_file: Path, backend: str, threads: int | None) -> Callable[[di
         return lambda feeds: session.run(None, {k: feeds[k] for k in wanted})[0]
     import openvino as ov
 
-    config = {"INFERENCE_NUM_THREADS": threads} if threads else {}
+    config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "bf16" if quant == "bf16" else "f32"}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
     compiled = ov.Core().compile_model(str(model_file), "CPU", config)
     wanted = [i.get_any_name() for i in compiled.inputs]
     request = compiled.create_infer_request()
@@ -222,7 +262,8 @@ def _runner(model_file: Path, backend: str, threads: int | None) -> Callable[[di
     return run
 
 
-def attach(st_model: Any, model_file: Path, backend: str, threads: int | None = None) -> None:
+def attach(st_model: Any, model_file: Path, backend: str, threads: int | None = None,
+           quant: str | None = None) -> None:
     """Make the model's Transformer module run on ONNX Runtime or OpenVINO.
 
     ``st_model.encode`` keeps its tokenising, prompts, batching, pooling and
@@ -233,11 +274,18 @@ def attach(st_model: Any, model_file: Path, backend: str, threads: int | None = 
         model_file: From :func:`ensure_export`.
         backend: ``onnx`` or ``openvino``.
         threads: CPU threads for the runtime (None: its default).
+        quant: The spec's ``quantize`` (``bf16`` makes OpenVINO compute in bfloat16).
+
+    Raises:
+        UserError: ``quantize=bf16`` on a CPU without bfloat16 support.
     """
     import torch
 
     module = st_model[0]
-    run = _runner(model_file, backend, threads)
+    if quant == "bf16" and not cpu_has_bf16():
+        raise UserError("quantize=bf16: this CPU has no bfloat16 support (AMX or AVX-512 BF16), OpenVINO "
+                        "would compute in fp32 — use backend=openvino, or quantize=int8 for speed")
+    run = _runner(model_file, backend, threads, quant)
     out_name = getattr(module, "module_output_name", "token_embeddings")
 
     def forward(features: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Specs: ``minilm``, ``all-MiniLM-L6-v2``, ``sentence-transformers/all-MiniLM-L6-v
 hub name, or a local folder (every name no other backend claims). Options: ``revision``,
 ``query_prompt``, ``document_prompt``, ``batch_size``, ``max_seq_length``, ``backend``
 (``torch``, ``onnx``, ``openvino``; see :mod:`lib.evaluation.models.runtimes`) and
-``quantize`` (``int8``, with a non-torch backend), ``chunk`` (``auto`` or tokens per chunk) and
+``quantize`` (``int8`` with a non-torch backend, ``bf16`` with ``openvino``), ``chunk``
+(``auto`` or tokens per chunk) and
 ``overlap`` (documents split with the model's tokenizer and scored by their best chunk, MaxP;
 see :mod:`lib.evaluation.chunking`). Query/document
 prompts default to what mteb's ModelMeta records for the model
@@ -272,7 +273,9 @@ class SentenceTransformerEmbedder:
         folder = runtimes.export_dir(get_settings().cache_dir, info.name, info.revision, backend, quant)
         model_file = runtimes.ensure_export(self.model, folder, backend, quant, info.spec)
         try:
-            runtimes.attach(self.model, model_file, backend)
+            runtimes.attach(self.model, model_file, backend, quant=quant)
+        except UserError as exc:
+            raise UserError(f"model {info.spec!r}: {exc}") from exc
         except Exception as exc:
             raise UserError(f"model {info.spec!r}: could not load the {backend} export {model_file}: {exc}") from exc
 
