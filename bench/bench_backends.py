@@ -8,8 +8,9 @@ Prints, measured in this run:
   time), the steadier figure on a machine that other work shares. All variants are loaded
   (exports made or found in the cache) and warmed up before timing, then timed in
   ``--rounds`` interleaved rounds (torch, onnx, …, torch, onnx, …); the median round counts,
-  so a slow spell of a shared machine hits every variant alike. ``bf16`` runs only on CPUs
-  that have it.
+  so a slow spell of a shared machine hits every variant alike. The variants are those the
+  Evaluate page offers here (:func:`lib.evaluation.models.runtime_variants`: bf16 only on
+  CPUs that have it).
 * cosine of each variant's document vectors to torch's (mean and minimum)
 * with ``--ndcg``: nDCG@10 of each variant on full SciFact through
   :func:`lib.evaluation.engine.evaluate`, its difference to torch with the run's paired test
@@ -35,11 +36,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SPECS = ["minilm", "minilm?backend=onnx", "minilm?backend=openvino",
-         "minilm?backend=onnx&quantize=int8", "minilm?backend=openvino&quantize=int8",
-         "minilm?backend=openvino&quantize=bf16"]
-
-
 def main() -> None:
     """Run the benchmark and print its numbers."""
     default = Path(os.environ.get("EMS_SHARED", ROOT.parent / "shared")) / "datasets" / "scifact"
@@ -63,7 +59,7 @@ def main() -> None:
     from lib.evaluation import models
     from lib.evaluation.models import runtimes
 
-    specs = [s for s in SPECS if not s.endswith("bf16") or runtimes.cpu_flags() & runtimes.BF16_FLAGS]
+    specs = ["minilm", *models.runtime_variants("minilm")]  # what the Evaluate page offers on this machine
 
     docs = []
     with (args.data / "corpus.jsonl").open(encoding="utf-8") as fh:

@@ -25,6 +25,7 @@ Public API: :data:`BACKENDS`, :data:`QUANTIZATIONS`, :func:`check`, :func:`expor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -107,9 +108,14 @@ def export_dir(cache_dir: Path, name: str, revision: str, backend: str, quant: s
     Returns:
         ``<cache_dir>/exported/<hash>``.
     """
-    quant = None if quant == "bf16" else quant
+    quant = _exported(quant)
     ident = json.dumps({"name": name, "revision": revision, "backend": backend, "quantize": quant}, sort_keys=True)
     return cache_dir / "exported" / hashlib.sha256(ident.encode()).hexdigest()[:24]
+
+
+def _exported(quant: str | None) -> str | None:
+    """The quantisation baked into the export: bf16 is a runtime setting on the fp32 export."""
+    return None if quant == "bf16" else quant
 
 
 def _input_names(st_model: Any) -> list[str]:
@@ -167,7 +173,7 @@ def ensure_export(st_model: Any, folder: Path, backend: str, quant: str | None, 
         UserError: If a package is missing or the model cannot be exported.
     """
     _require(spec, backend, quant)
-    quant = None if quant == "bf16" else quant
+    quant = _exported(quant)
     model_file = folder / ("model.onnx" if backend == "onnx" else "model.xml")
     if model_file.exists():
         return model_file
@@ -210,6 +216,7 @@ def ensure_export(st_model: Any, folder: Path, backend: str, quant: str | None, 
     return model_file
 
 
+@functools.cache
 def cpu_flags() -> frozenset[str]:
     """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none, e.g. macOS).
 
